@@ -69,11 +69,14 @@ impl FieldMap {
         self.image = vec![field.to_string()];
     }
 
-    /// Every field name any role reads, once each, in role order: what the command
-    /// asks splunkd for in `required_fields`.
-    pub fn all_names(&self) -> Vec<&str> {
+    /// Every field name the roles read, once each, in role order: what the command asks
+    /// splunkd for in `required_fields`. The original file name is read only by rules
+    /// that use it.
+    pub fn names(&self, original_file_name: bool) -> Vec<&str> {
+        let lists = self.lists();
+        let used = if original_file_name { &lists[..] } else { &lists[..5] };
         let mut out: Vec<&str> = Vec::new();
-        for name in self.lists().into_iter().flatten() {
+        for name in used.iter().copied().flatten() {
             if !out.contains(&name.as_str()) {
                 out.push(name);
             }
@@ -178,16 +181,17 @@ mod tests {
         map.set_process_name("proc");
         let pairs = [("process_name", "reg.exe"), ("proc", "D:\\tools\\REG.EXE")];
         assert_eq!(map.event(lookup(&pairs)).process_name, Some(&b"REG.EXE"[..]));
-        assert_eq!(map.all_names()[0], "proc");
+        assert_eq!(map.names(false)[0], "proc");
     }
 
     #[test]
-    fn all_names_lists_each_field_once() {
+    fn names_lists_each_field_once() {
         let mut map = FieldMap::default();
         map.dest = vec!["process".into()];
-        let names = map.all_names();
+        let names = map.names(true);
         assert_eq!(names.iter().filter(|n| **n == "process").count(), 1);
         assert!(names.contains(&"OriginalFileName"));
+        assert!(!map.names(false).contains(&"OriginalFileName"));
     }
 
     #[test]

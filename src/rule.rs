@@ -21,6 +21,11 @@ impl Mode {
     /// Every mode's name, for messages.
     pub const NAMES: &'static str = "exact";
 
+    /// Whether the rule reads the PE original file name.
+    pub fn reads_original_file_name(self) -> bool {
+        false
+    }
+
     /// The option value that selects this mode.
     pub fn name(self) -> &'static str {
         match self {
