@@ -164,7 +164,13 @@ mod tests {
 
     #[test]
     fn booleans_take_splunk_spellings() {
-        for (word, want) in [("t", true), ("TRUE", true), ("1", true), ("no", false), ("F", false)] {
+        for (word, want) in [
+            ("t", true),
+            ("TRUE", true),
+            ("1", true),
+            ("no", false),
+            ("F", false),
+        ] {
             let config = Config::from_search_args(&[format!("filter={word}")]).unwrap();
             assert_eq!(config.filter, want, "{word}");
         }

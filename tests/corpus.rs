@@ -77,6 +77,9 @@ fn every_case_gives_its_seed_rule_match() {
         }
     }
     assert_eq!(checked, cases.len());
-    assert!(fired > 30, "the corpus has many seed matches, found {fired}");
+    assert!(
+        fired > 30,
+        "the corpus has many seed matches, found {fired}"
+    );
     assert_eq!(s.finish().code, Some(0));
 }

@@ -10,10 +10,17 @@ fn expect_error(input: &[u8]) -> String {
     let last = replies.last().expect("an error reply");
     let json = last.json();
     assert_eq!(json["finished"], true, "{}", last.metadata);
-    let message = json["error"].as_str().expect("an error message").to_string();
-    assert_eq!(json["inspector"]["messages"], serde_json::json!([["ERROR", message]]));
+    let message = json["error"]
+        .as_str()
+        .expect("an error message")
+        .to_string();
+    assert_eq!(
+        json["inspector"]["messages"],
+        serde_json::json!([["ERROR", message]])
+    );
     assert!(
-        last.metadata.starts_with(r#"{"finished":true,"inspector":"#),
+        last.metadata
+            .starts_with(r#"{"finished":true,"inspector":"#),
         "inspector before error: {}",
         last.metadata
     );
@@ -40,7 +47,11 @@ fn bad_options_are_answered_in_the_getinfo_reply() {
         let mut input = getinfo(args);
         input.extend(execute(true, b"a\n1\n"));
         let (replies, _) = run_stream(&input);
-        assert_eq!(replies.len(), 1, "{args:?}: no reply to execute after an error");
+        assert_eq!(
+            replies.len(),
+            1,
+            "{args:?}: no reply to execute after an error"
+        );
         assert_eq!(expect_error(&input), want, "{args:?}");
     }
 }
@@ -54,7 +65,8 @@ fn malformed_requests_end_the_session_with_a_clear_message() {
     let mut second_getinfo = getinfo(&[]);
     second_getinfo.extend(getinfo(&[]));
     let mut truncated = getinfo(&[]);
-    truncated.extend_from_slice(b"chunked 1.0,37,100\n{\"action\":\"execute\",\"finished\":false}a,b\n");
+    truncated
+        .extend_from_slice(b"chunked 1.0,37,100\n{\"action\":\"execute\",\"finished\":false}a,b\n");
     let mut clash = getinfo(&["filter=t"]);
     clash.extend(execute(true, b"risk_score,x\n5,1\n"));
     let cases: Vec<(Vec<u8>, &str)> = vec![
@@ -95,11 +107,18 @@ fn a_claimed_huge_chunk_is_not_allocated() {
 fn end_of_input_at_every_offset() {
     let mut session = getinfo(&[]);
     let boundary1 = session.len();
-    session.extend(execute(true, b"process_name,process\nreg.exe,\"reg save HKLM\\SAM s\"\n"));
+    session.extend(execute(
+        true,
+        b"process_name,process\nreg.exe,\"reg save HKLM\\SAM s\"\n",
+    ));
     let boundary2 = session.len();
     for cut in 0..=session.len() {
         let (replies, ending) = run_stream(&session[..cut]);
-        assert!(!ending.stderr.contains("panicked"), "cut {cut}: {}", ending.stderr);
+        assert!(
+            !ending.stderr.contains("panicked"),
+            "cut {cut}: {}",
+            ending.stderr
+        );
         match cut {
             0 => assert_eq!((replies.len(), ending.code), (0, Some(0))),
             c if c == boundary1 => assert_eq!((replies.len(), ending.code), (1, Some(0))),
@@ -107,7 +126,9 @@ fn end_of_input_at_every_offset() {
             _ => {
                 assert_eq!(ending.code, Some(1), "cut {cut}");
                 assert!(
-                    ending.stderr.starts_with("reghivedump: error: input ended inside a chunk"),
+                    ending
+                        .stderr
+                        .starts_with("reghivedump: error: input ended inside a chunk"),
                     "cut {cut}: {}",
                     ending.stderr
                 );

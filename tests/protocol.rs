@@ -2,7 +2,7 @@
 
 use crate::util::*;
 
-const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","host","dest_user_id","user","User","SubjectUserName"]}"#;
+const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","Hostname","host","dest_user_id","user","User","SubjectUserName"]}"#;
 
 fn empty_cells() -> String {
     ",".repeat(ANNOTATION_COLUMNS)
@@ -37,7 +37,10 @@ fn field_options_change_the_required_fields_and_filter_asks_for_whole_events() {
     assert_eq!(s.finish().code, Some(0));
 
     let mut s = Session::start();
-    assert_eq!(s.request(&getinfo(&["filter=t"])).metadata, r#"{"type":"streaming"}"#);
+    assert_eq!(
+        s.request(&getinfo(&["filter=t"])).metadata,
+        r#"{"type":"streaming"}"#
+    );
     assert_eq!(s.finish().code, Some(0));
 }
 
@@ -52,7 +55,8 @@ fn golden_session() {
 \"reg.exe\",\"reg save HKLM\\sam C:\\Temp\\sam.save\",\"ws-01\",\"CORP\\alice\",0,,,,,\n\
 \"svchost.exe\",\"C:\\Windows\\system32\\svchost.exe -k netsvcs\",\"ws-01\",\"NT AUTHORITY\\SYSTEM\",1,,,,,\n";
     let reply = s.request(&execute(false, body1));
-    let sam_message = "Malicious actor is dumping stored credentials from the registry sections SAM, \
+    let sam_message =
+        "Malicious actor is dumping stored credentials from the registry sections SAM, \
 Security, or System. Operation is performed at the device ws-01, by the account CORP\\alice via \
 command reg save HKLM\\sam C:\\Temp\\sam.save";
     let want = format!(
@@ -75,11 +79,26 @@ $reg save HKLM\\sam C:\\Temp\\sam.save$;$reg.exe$;$HKLM\\SAM$,$command$;$process
     let reply = s.request(&execute(false, body2.as_bytes()));
     let rows = csv_rows(&reply.body);
     assert_eq!(rows.len(), 2);
-    let header: Vec<String> = rows[0].iter().map(|f| String::from_utf8_lossy(f).into()).collect();
-    assert_eq!(header[..5], ["_chunked_idx", "Image", "CommandLine", "Computer", "__mv_CommandLine"]);
+    let header: Vec<String> = rows[0]
+        .iter()
+        .map(|f| String::from_utf8_lossy(f).into())
+        .collect();
+    assert_eq!(
+        header[..5],
+        [
+            "_chunked_idx",
+            "Image",
+            "CommandLine",
+            "Computer",
+            "__mv_CommandLine"
+        ]
+    );
     assert_eq!(header[5..].join(","), ANNOTATION_HEADER);
     let row = &rows[1];
-    assert_eq!(row[4], b"$cmd /c reg save HKLM\\SYSTEM s & echo $$x$$$;$second$");
+    assert_eq!(
+        row[4],
+        b"$cmd /c reg save HKLM\\SYSTEM s & echo $$x$$$;$second$"
+    );
     assert_eq!(row[5 + 2], b"exact");
     assert_eq!(row[5 + 3], b"SYSTEM");
     // One risk object (this chunk has no user field): a plain value, no __mv_ encoding.
@@ -125,7 +144,9 @@ fn values_come_back_unchanged_whatever_they_hold() {
             }
             body.push(b);
         }
-        body.extend_from_slice(format!("\",\"{i}.5\",\"reg.exe\",\"reg save HKLM\\SAM {i}\"\n").as_bytes());
+        body.extend_from_slice(
+            format!("\",\"{i}.5\",\"reg.exe\",\"reg save HKLM\\SAM {i}\"\n").as_bytes(),
+        );
     }
     let mut s = Session::start();
     s.request(&getinfo(&[]));
@@ -136,7 +157,10 @@ fn values_come_back_unchanged_whatever_they_hold() {
         let row = &rows[i + 1];
         assert_eq!(row[0], *v, "row {i}");
         assert_eq!(row[1], format!("{i}.5").as_bytes());
-        assert_eq!(row[4], b"Attempted Credential Dump From Registry via Reg exe");
+        assert_eq!(
+            row[4],
+            b"Attempted Credential Dump From Registry via Reg exe"
+        );
     }
     assert_eq!(s.finish().code, Some(0));
 }

@@ -33,7 +33,10 @@ fn replay(name: &str) -> Option<usize> {
         let meta = request.json();
         assert_eq!(meta["action"], "execute");
         let reply = s.request(&request.bytes());
-        assert_eq!(reply.json(), serde_json::json!({"finished": meta["finished"]}));
+        assert_eq!(
+            reply.json(),
+            serde_json::json!({"finished": meta["finished"]})
+        );
         let input = csv_rows(&request.body);
         let output = csv_rows(&reply.body);
         assert_eq!(output.len(), input.len(), "{name}: rows in and out");
@@ -42,9 +45,18 @@ fn replay(name: &str) -> Option<usize> {
             assert_eq!(out[..inp.len()], inp[..], "{name}: row {i}");
             if i == 0 {
                 let names: Vec<&str> = ANNOTATION_HEADER.split(',').collect();
-                assert_eq!(out[inp.len()..], names.iter().map(|n| n.as_bytes().to_vec()).collect::<Vec<_>>()[..]);
+                assert_eq!(
+                    out[inp.len()..],
+                    names
+                        .iter()
+                        .map(|n| n.as_bytes().to_vec())
+                        .collect::<Vec<_>>()[..]
+                );
             } else {
-                assert!(out[inp.len()..].iter().all(Vec::is_empty), "{name}: row {i} annotated");
+                assert!(
+                    out[inp.len()..].iter().all(Vec::is_empty),
+                    "{name}: row {i} annotated"
+                );
             }
         }
         rows_seen += input.len().saturating_sub(1);
@@ -71,7 +83,10 @@ fn sum_map_fifty_thousand_rows_in_one_chunk() {
 #[test]
 fn multibyte_nine_execute_chunks() {
     if let Some(rows) = replay("custom_search/multibyte_input.gz") {
-        assert_eq!(rows, 6638 + 5861 + 1 + 6574 + 5926 + 6412 + 6088 + 1741 + 1441);
+        assert_eq!(
+            rows,
+            6638 + 5861 + 1 + 6574 + 5926 + 6412 + 6088 + 1741 + 1441
+        );
     }
 }
 

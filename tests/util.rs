@@ -85,7 +85,10 @@ pub const SESSION_KEY: &str = "Splunk 7f3c1e0a9b8d4c2e6f5a4b3c2d1e0f9a";
 
 /// An execute request.
 pub fn execute(finished: bool, body: &[u8]) -> Vec<u8> {
-    chunk(&format!(r#"{{"action":"execute","finished":{finished}}}"#), body)
+    chunk(
+        &format!(r#"{{"action":"execute","finished":{finished}}}"#),
+        body,
+    )
 }
 
 /// A reply chunk as read back.
@@ -187,8 +190,12 @@ impl Session {
     /// Sends a request and waits for its one reply.
     pub fn request(&mut self, bytes: &[u8]) -> Reply {
         self.send(bytes);
-        self.next_reply()
-            .unwrap_or_else(|| panic!("no reply to {:?}", String::from_utf8_lossy(&bytes[..bytes.len().min(200)])))
+        self.next_reply().unwrap_or_else(|| {
+            panic!(
+                "no reply to {:?}",
+                String::from_utf8_lossy(&bytes[..bytes.len().min(200)])
+            )
+        })
     }
 
     /// The next reply, or `None` if stdout ended.
@@ -209,7 +216,10 @@ impl Session {
         }
         let status = self.child.wait().unwrap();
         let stderr = self.stderr.join().unwrap();
-        assert!(!stderr.contains(SESSION_KEY), "session key on stderr: {stderr}");
+        assert!(
+            !stderr.contains(SESSION_KEY),
+            "session key on stderr: {stderr}"
+        );
         Ending {
             code: status.code(),
             stderr,
@@ -221,7 +231,9 @@ impl Session {
 /// between. `None` at the end of the stream.
 pub fn read_reply(input: &mut impl BufRead) -> Result<Option<Reply>, String> {
     let mut line = Vec::new();
-    input.read_until(b'\n', &mut line).map_err(|e| e.to_string())?;
+    input
+        .read_until(b'\n', &mut line)
+        .map_err(|e| e.to_string())?;
     if line.is_empty() {
         return Ok(None);
     }
