@@ -1,7 +1,7 @@
 //! The `scan` command line over exported events.
 
 use std::io::Write;
-use std::process::{Command, Output, Stdio};
+use std::process::{Output, Stdio};
 
 use crate::util::*;
 
