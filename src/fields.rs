@@ -102,6 +102,16 @@ impl FieldMap {
     }
 }
 
+impl Columns {
+    /// Every column any role reads, once each.
+    pub fn indices(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
+    }
+}
+
 impl<K> Roles<K> {
     fn lists(&self) -> [&Vec<K>; 6] {
         [
