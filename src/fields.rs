@@ -53,7 +53,12 @@ impl Default for FieldMap {
     fn default() -> Self {
         Roles {
             process_name: names(&["process_name"]),
-            image: names(&["Image", "NewProcessName", "New_Process_Name", "process_path"]),
+            image: names(&[
+                "Image",
+                "NewProcessName",
+                "New_Process_Name",
+                "process_path",
+            ]),
             cmd_line: names(&["process", "cmd_line", "CommandLine", "Process_Command_Line"]),
             dest: names(&["dest_device_id", "dest", "Computer", "Hostname", "host"]),
             user: names(&["dest_user_id", "user", "User", "SubjectUserName"]),

@@ -15,7 +15,7 @@ use std::fmt;
 use std::io::{self, Write};
 use std::ops::Range;
 
-use crate::annotate::{self, Value, FIELD_NAMES};
+use crate::annotate::{self, Value, FIELDS};
 use crate::csvscan::{decode, Scanner};
 use crate::fields::{Columns, FieldMap};
 use crate::rule::Detector;
@@ -105,11 +105,11 @@ impl Annotator {
     pub fn new(detector: Detector, fields: FieldMap, filter: bool) -> Self {
         let mut header_suffix = Vec::new();
         let mut mv_names = Vec::new();
-        for (i, name) in FIELD_NAMES.iter().enumerate() {
+        for field in FIELDS {
             header_suffix.push(b',');
-            header_suffix.extend_from_slice(name.as_bytes());
-            if annotate::is_list(i) {
-                mv_names.push(format!("__mv_{name}"));
+            header_suffix.extend_from_slice(field.name.as_bytes());
+            if field.multivalue {
+                mv_names.push(format!("__mv_{}", field.name));
             }
         }
         for name in &mv_names {
@@ -117,7 +117,7 @@ impl Annotator {
             header_suffix.extend_from_slice(name.as_bytes());
         }
         header_suffix.extend_from_slice(CRLF);
-        let mut empty_suffix = vec![b','; FIELD_NAMES.len() + mv_names.len()];
+        let mut empty_suffix = vec![b','; FIELDS.len() + mv_names.len()];
         empty_suffix.extend_from_slice(CRLF);
         Annotator {
             detector,
@@ -201,7 +201,7 @@ impl Annotator {
         let names: Vec<Cow<[u8]>> = header.iter().map(|f| decode(&body[f.clone()])).collect();
         for name in &names {
             let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
-            if FIELD_NAMES.iter().any(|f| f.as_bytes() == plain) {
+            if FIELDS.iter().any(|f| f.name.as_bytes() == plain) {
                 return Err(BodyError::Clash(String::from_utf8_lossy(name).into_owned()));
             }
         }
@@ -220,15 +220,6 @@ impl Reply<'_> {
     /// Whether the reply body is empty (the request body had no header).
     pub fn is_empty(&self) -> bool {
         self.len == 0
-    }
-
-    /// How many rows matched the rule.
-    pub fn matches(&self) -> usize {
-        self.annotator
-            .rows
-            .iter()
-            .filter(|r| r.note.is_some())
-            .count()
     }
 
     /// Writes the reply body: exactly [`Reply::len`] bytes.
@@ -315,17 +306,19 @@ mod tests {
     use super::*;
     use crate::rule::Mode;
 
+    /// The reply body, and how many rows were annotated.
     fn run(body: &[u8], filter: bool) -> Result<(Vec<u8>, usize), BodyError> {
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), filter);
         let reply = annotator.plan(body)?;
         let mut out = Vec::new();
         reply.write_to(&mut out).unwrap();
         assert_eq!(out.len(), reply.len(), "planned length");
-        Ok((out, reply.matches()))
+        let matches = annotator.rows.iter().filter(|r| r.note.is_some()).count();
+        Ok((out, matches))
     }
 
     fn suffix_of_empty_cells() -> String {
-        ",".repeat(FIELD_NAMES.len() + 6) + "\r\n"
+        ",".repeat(FIELDS.len() + 6) + "\r\n"
     }
 
     #[test]
