@@ -21,7 +21,9 @@ Usage:
 
 Scan options:
   --format table|csv|jsonl         output format (default: table)
-  --mode exact                     which rule to apply (default: exact)
+  --mode exact|extended            which rule to apply (default: exact): the published
+                                   rule, or the structure of a hive dump after undoing
+                                   obfuscation (see detection_variant)
   --process-name-field FIELD       read the process name (or image path) from FIELD
   --cmdline-field FIELD            read the command line from FIELD
   --dest-field FIELD               read the device from FIELD

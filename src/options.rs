@@ -185,7 +185,7 @@ mod tests {
         );
         assert_eq!(
             err(&["mode=fuzzy"]),
-            "invalid value 'fuzzy' for mode: expected exact"
+            "invalid value 'fuzzy' for mode: expected exact or extended"
         );
         assert_eq!(
             err(&["filter=maybe"]),

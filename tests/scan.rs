@@ -159,7 +159,7 @@ fn usage_and_input_errors_are_one_line_with_distinct_codes() {
         (&["scan", "--colour", "x"], b"", 2, "reghivedump: unknown option '--colour'; see 'reghivedump --help'\n"),
         (&["scan", "--format", "xml"], b"", 2, "reghivedump: invalid value 'xml' for --format: expected table, csv or jsonl; see 'reghivedump --help'\n"),
         (&["scan", "--mode"], b"", 2, "reghivedump: --mode needs a value; see 'reghivedump --help'\n"),
-        (&["scan", "--mode", "loose"], b"", 2, "reghivedump: invalid value 'loose' for mode: expected exact; see 'reghivedump --help'\n"),
+        (&["scan", "--mode", "loose"], b"", 2, "reghivedump: invalid value 'loose' for mode: expected exact or extended; see 'reghivedump --help'\n"),
         (&["scan", "no/such/file.csv"], b"", 1, "reghivedump: cannot read no/such/file.csv: No such file or directory (os error 2)\n"),
         (&["scan", "-"], b"{\"a\":1}\n{\"a\":\n", 1, "reghivedump: -:2: not a JSON object: EOF while parsing a value at line 2 column 0\n"),
     ];
