@@ -16,7 +16,8 @@ Usage:
                                    (how splunkd runs the '| reghivedump' search command)
   reghivedump scan [OPTIONS] [FILE|-]...
                                    apply the rule to exported events (CSV with a header
-                                   row, or JSON lines) and print the matching ones
+                                   row, JSON lines, or Windows event XML with one <Event>
+                                   per line) and print the matching ones
   reghivedump --help | --version
 
 Scan options:
