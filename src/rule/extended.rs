@@ -44,7 +44,8 @@ const COPIERS: [&[u8]; 17] = [
 ];
 
 /// Words that must occur, once `^`, `"` and `'` are skipped, before the rule can
-/// match: every branch needs one of them.
+/// match: every branch needs one of them. A line with `:~` (a cmd.exe substring, which
+/// may hide a word) always passes.
 const NEEDED: [&str; 4] = ["save", "export", "config", "regedit"];
 
 /// The compiled extended rule.
@@ -66,6 +67,7 @@ impl ExtendedRule {
                 let letters: Vec<String> = word.chars().map(String::from).collect();
                 letters.join(r#"[\^"']*"#)
             })
+            .chain([":~".to_string()])
             .collect::<Vec<_>>()
             .join("|");
         let build = |pattern: &str, case_insensitive| {
@@ -408,6 +410,11 @@ mod tests {
             (
                 "cmd.exe",
                 r"cmd.exe /c r^eg s^ave HK^LM\S^AM x",
+                Some("wrapper SAM"),
+            ),
+            (
+                "cmd.exe",
+                r"cmd /c reg s%windir:~0,0%ave HKLM\S%windir:~0,0%AM x",
                 Some("wrapper SAM"),
             ),
             (

@@ -24,7 +24,8 @@ pub const QUOTED_SPACE: u8 = 0x1f;
 ///   soft hyphens), private-use and unassigned code points are dropped; then the Latin
 ///   look-alikes of [`look_alike`] are mapped, and dashes become `-`;
 /// - ASCII letters are lower-cased;
-/// - cmd.exe's escape character `^` is dropped;
+/// - cmd.exe's escape character `^` is dropped, and so are substrings of length zero
+///   (`%windir:~0,0%`);
 /// - `"` groups words as Windows' argument parser does (a `"` after an odd number of
 ///   backslashes is a literal quote, and is dropped too); PowerShell's `'` and the
 ///   typographic quotes are dropped;
@@ -39,7 +40,15 @@ pub fn normalize(line: &[u8]) -> Vec<u8> {
         quoted: false,
         backslashes: 0,
     };
-    for c in text.chars() {
+    let mut rest: &str = &text;
+    while let Some(c) = rest.chars().next() {
+        if c == '%' {
+            if let Some(len) = empty_substring(rest) {
+                rest = &rest[len..];
+                continue;
+            }
+        }
+        rest = &rest[c.len_utf8()..];
         if c.is_ascii() {
             out.push(c);
         } else {
@@ -51,6 +60,21 @@ pub fn normalize(line: &[u8]) -> Vec<u8> {
         }
     }
     out.out
+}
+
+/// The length of a cmd.exe substring expansion of length zero at the start of `text`,
+/// such as `%windir:~0,0%`: it always expands to nothing, so it can split a word
+/// without changing it. Only the variable's name is scanned, and it ends at the next
+/// `%`, so a line is still read in linear time.
+fn empty_substring(text: &str) -> Option<usize> {
+    let body = &text[1..];
+    let end = body.find(|c: char| c == '%' || c.is_whitespace())?;
+    let (name, offset) = body[..end].split_once(":~")?;
+    let offset = offset.strip_suffix(",0")?;
+    let digits = offset.strip_prefix('-').unwrap_or(offset);
+    let valid =
+        !name.is_empty() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
+    (valid && body[end..].starts_with('%')).then_some(end + 2)
 }
 
 /// The words of a normalised line, as its program's argument parser sees them.
@@ -183,6 +207,24 @@ mod tests {
     #[test]
     fn ascii_is_lower_cased_and_carets_dropped() {
         assert_eq!(norm(r"R^eG S^A^VE HK^LM\S^AM"), r"reg save hklm\sam");
+    }
+
+    #[test]
+    fn empty_substrings_are_dropped() {
+        assert_eq!(
+            norm("reg s%windir:~0,0%ave HKLM\\S%x:~-3,0%AM"),
+            r"reg save hklm\sam"
+        );
+        for kept in [
+            "%windir:~0,1%",
+            "%:~0,0%",
+            "%a:~,0%",
+            "%a b:~0,0%",
+            "%a:~0,0",
+            "50%",
+        ] {
+            assert_eq!(norm(kept), kept, "{kept}");
+        }
     }
 
     #[test]
