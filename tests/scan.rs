@@ -213,11 +213,14 @@ fn real_process_creation_events() {
     }
 }
 
+/// How many events, the variant, the hives and the command line.
+pub type Dump = (usize, &'static str, &'static str, &'static str);
+
 /// The hive dumps of each real dataset, as extended mode labels them: how many events
 /// (Sysmon 1 and Security 4688 log the same process twice), the variant, the hives and
 /// the command line. A file with none holds only benign near-misses or unrelated
 /// activity.
-pub const DUMPS: [(&str, &[(usize, &str, &str, &str)]); 6] = [
+pub const DUMPS: [(&str, &[Dump]); 6] = [
     ("otrf_empire_shell_reg_dump_sam_2020-09-22042823.json", &[
         (2, "exact", "SAM", r#""C:\windows\system32\reg.exe" save HKLM\sam sam"#),
     ]),
