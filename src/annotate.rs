@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use crate::fields::Event;
-use crate::rule::{Detection, Variant};
+use crate::rule::{Detection, Hives, Mode};
 
 /// The published rule's name.
 pub const DETECTION_NAME: &str = "Attempted Credential Dump From Registry via Reg exe";
@@ -133,17 +133,28 @@ Security, or System. Operation is performed at the device "
     ]
 }
 
-/// MITRE ATT&CK techniques: the published rule maps to T1003 (OS Credential Dumping).
+/// MITRE ATT&CK techniques. The published rule maps to T1003 (OS Credential Dumping)
+/// alone, and exact mode keeps that. Extended mode adds the sub-techniques the hives
+/// name: T1003.002 (Security Account Manager) for SAM, and for SYSTEM, whose boot key
+/// is what decrypts the SAM hashes; T1003.004 (LSA Secrets) for SECURITY.
 fn techniques(detection: &Detection) -> Vec<&'static str> {
-    match detection.variant {
-        Variant::Exact => vec!["T1003"],
+    let mut out = vec!["T1003"];
+    if detection.mode == Mode::Extended {
+        let hives = detection.hives;
+        if hives.contains(Hives::SAM) || hives.contains(Hives::SYSTEM) {
+            out.push("T1003.002");
+        }
+        if hives.contains(Hives::SECURITY) {
+            out.push("T1003.004");
+        }
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::Hives;
+    use crate::rule::Variant;
 
     fn texts(value: &Value) -> Vec<String> {
         match value {
@@ -161,6 +172,7 @@ mod tests {
         let mut hives = Hives::SAM;
         hives.insert(Hives::SYSTEM);
         let detection = Detection {
+            mode: Mode::Exact,
             variant: Variant::Exact,
             hives,
         };
@@ -212,8 +224,40 @@ command reg save HKLM\\SAM s"
     }
 
     #[test]
+    fn extended_mode_adds_the_sub_techniques_of_the_hives_named() {
+        let mitre = |mode, variant, hives: &[Hives]| {
+            let mut set = Hives::default();
+            for h in hives {
+                set.insert(*h);
+            }
+            let detection = Detection {
+                mode,
+                variant,
+                hives: set,
+            };
+            let event = Event::default();
+            texts(&annotate(&detection, &event)[4])
+        };
+        let all = [Hives::SAM, Hives::SECURITY, Hives::SYSTEM];
+        assert_eq!(mitre(Mode::Exact, Variant::Exact, &all), ["T1003"]);
+        assert_eq!(
+            mitre(Mode::Extended, Variant::Exact, &all),
+            ["T1003", "T1003.002", "T1003.004"]
+        );
+        assert_eq!(
+            mitre(Mode::Extended, Variant::Shape, &[Hives::SYSTEM]),
+            ["T1003", "T1003.002"]
+        );
+        assert_eq!(
+            mitre(Mode::Extended, Variant::HiveFile, &[Hives::SECURITY]),
+            ["T1003", "T1003.004"]
+        );
+    }
+
+    #[test]
     fn missing_device_and_user_are_said_to_be_unknown() {
         let detection = Detection {
+            mode: Mode::Exact,
             variant: Variant::Exact,
             hives: Hives::SAM,
         };

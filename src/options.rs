@@ -163,6 +163,19 @@ mod tests {
     }
 
     #[test]
+    fn extended_mode_reads_the_original_file_name_too() {
+        let config = Config::from_search_args(&["mode=extended"]).unwrap();
+        assert_eq!(config.mode, Mode::Extended);
+        let fields = config.required_fields().unwrap();
+        assert_eq!(
+            fields[fields.len() - 2..],
+            ["original_file_name", "OriginalFileName"]
+        );
+        let exact = Config::default();
+        assert_eq!(exact.required_fields().unwrap(), fields[..fields.len() - 2]);
+    }
+
+    #[test]
     fn booleans_take_splunk_spellings() {
         for (word, want) in [
             ("t", true),
@@ -185,7 +198,7 @@ mod tests {
         );
         assert_eq!(
             err(&["mode=fuzzy"]),
-            "invalid value 'fuzzy' for mode: expected exact"
+            "invalid value 'fuzzy' for mode: expected exact or extended"
         );
         assert_eq!(
             err(&["filter=maybe"]),

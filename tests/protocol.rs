@@ -22,6 +22,19 @@ fn getinfo_declares_a_streaming_command_and_the_fields_it_reads() {
 }
 
 #[test]
+fn extended_mode_also_asks_for_the_original_file_name() {
+    let mut s = Session::start();
+    let reply = s.request(&getinfo(&["mode=extended"]));
+    let with_ofn = REQUIRED.replace(
+        r#""SubjectUserName"]"#,
+        r#""SubjectUserName","original_file_name","OriginalFileName"]"#,
+    );
+    assert_ne!(with_ofn, REQUIRED);
+    assert_eq!(reply.metadata, with_ofn);
+    assert_eq!(s.finish().code, Some(0));
+}
+
+#[test]
 fn field_options_change_the_required_fields_and_filter_asks_for_whole_events() {
     let mut s = Session::start();
     let reply = s.request(&getinfo(&[

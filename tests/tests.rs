@@ -4,6 +4,7 @@
 mod corpus;
 mod errors;
 mod protocol;
+mod quality;
 mod recordings;
 mod scan;
 mod util;
