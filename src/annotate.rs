@@ -58,9 +58,10 @@ pub fn annotate<'a>(detection: &Detection, event: &Event<'a>) -> [Value<'a>; 17]
     let unknown = |v: Option<&'a [u8]>| v.unwrap_or(b"unknown");
     let cmd_line = event.cmd_line.unwrap_or_default();
 
-    let mut message = b"Malicious actor is dumping stored credentials from the registry sections SAM, \
+    let mut message =
+        b"Malicious actor is dumping stored credentials from the registry sections SAM, \
 Security, or System. Operation is performed at the device "
-        .to_vec();
+            .to_vec();
     message.extend_from_slice(unknown(event.dest));
     message.extend_from_slice(b", by the account ");
     message.extend_from_slice(unknown(event.user));
@@ -78,7 +79,10 @@ Security, or System. Operation is performed at the device "
 
     let mut threats = Vec::new();
     let mut threat_types = Vec::new();
-    for (value, kind) in [(event.cmd_line, "command"), (event.process_name, "process_name")] {
+    for (value, kind) in [
+        (event.cmd_line, "command"),
+        (event.process_name, "process_name"),
+    ] {
         if let Some(value) = value {
             threats.push(Cow::Borrowed(value));
             threat_types.push(Cow::Borrowed(kind.as_bytes()));
@@ -168,22 +172,34 @@ mod tests {
         assert_eq!(got[9..12], [["63"], ["70"], ["90"]]);
         assert_eq!(
             got[12],
-            ["Malicious actor is dumping stored credentials from the registry sections SAM, \
+            [
+                "Malicious actor is dumping stored credentials from the registry sections SAM, \
 Security, or System. Operation is performed at the device ws1, by the account CORP\\ann via \
-command reg save HKLM\\SAM s"]
+command reg save HKLM\\SAM s"
+            ]
         );
         assert_eq!(got[13], ["ws1", "CORP\\ann"]);
         assert_eq!(got[14], ["system", "user"]);
         assert_eq!(
             got[15],
-            ["reg save HKLM\\SAM s", "reg.exe", "HKLM\\SAM", "HKLM\\SYSTEM"]
+            [
+                "reg save HKLM\\SAM s",
+                "reg.exe",
+                "HKLM\\SAM",
+                "HKLM\\SYSTEM"
+            ]
         );
         assert_eq!(
             got[16],
             ["command", "process_name", "registry_path", "registry_path"]
         );
         for (i, v) in values.iter().enumerate() {
-            assert_eq!(is_list(i), matches!(v, Value::List(_)), "{}", FIELD_NAMES[i]);
+            assert_eq!(
+                is_list(i),
+                matches!(v, Value::List(_)),
+                "{}",
+                FIELD_NAMES[i]
+            );
         }
     }
 

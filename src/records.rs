@@ -183,10 +183,7 @@ impl Annotator {
                 continue;
             }
             let raw = trim_line_breaks(body, span);
-            len += raw.len()
-                + note
-                    .as_ref()
-                    .map_or(self.empty_suffix.len(), |n| n.len());
+            len += raw.len() + note.as_ref().map_or(self.empty_suffix.len(), |n| n.len());
             self.rows.push(Row { raw, note });
         }
         if body[last.1.clone()].iter().filter(|&&b| b == b'"').count() % 2 == 1 {
@@ -260,8 +257,15 @@ impl Reply<'_> {
 /// The range without the line breaks that end a row (and any blank lines before it).
 fn trim_line_breaks(body: &[u8], mut span: Range<usize>) -> Range<usize> {
     let is_break = |b: &u8| *b == b'\r' || *b == b'\n';
-    span.start += body[span.clone()].iter().take_while(|b| is_break(b)).count();
-    span.end -= body[span.clone()].iter().rev().take_while(|b| is_break(b)).count();
+    span.start += body[span.clone()]
+        .iter()
+        .take_while(|b| is_break(b))
+        .count();
+    span.end -= body[span.clone()]
+        .iter()
+        .rev()
+        .take_while(|b| is_break(b))
+        .count();
     span
 }
 
@@ -403,7 +407,11 @@ mod tests {
         assert_eq!(lines[2], format!("x.exe,y,ws2{}", ",".repeat(23)));
         let (filtered, _) = run(body, true).unwrap();
         let text = String::from_utf8(filtered).unwrap();
-        assert_eq!(text.split("\r\n").count(), 3, "header, one row, final empty");
+        assert_eq!(
+            text.split("\r\n").count(),
+            3,
+            "header, one row, final empty"
+        );
     }
 
     #[test]
