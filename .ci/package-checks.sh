@@ -79,19 +79,12 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 listing=$(tar -tzvf "$PKG")
 names=$(tar -tzf "$PKG" | LC_ALL=C sort)
-expected="$APP/
-$APP/README.md
-$APP/app.manifest
-$APP/bin/
-$APP/bin/$APP-aarch64
-$APP/bin/$APP-x86_64
-$APP/bin/$APP.sh
-$APP/default/
-$APP/default/app.conf
-$APP/default/commands.conf
-$APP/default/searchbnf.conf
-$APP/metadata/
-$APP/metadata/default.meta"
+# Exactly the committed files of app/ (but package.sh) and default/, the dispatcher and the
+# two builds, with their folders: nothing left over from a build, nothing missing.
+expected=$( { git ls-files app default | sed -e '/^app\/package\.sh$/d' -e "s#^app/#$APP/#" -e "s#^default/#$APP/default/#"
+              printf '%s\n' "$APP/bin/$APP.sh" "$APP/bin/$APP-x86_64" "$APP/bin/$APP-aarch64"; } |
+            awk '{ n = split($0, p, "/"); d = ""; for (i = 1; i < n; i++) { d = d p[i] "/"; print d }; print }' |
+            LC_ALL=C sort -u)
 [ "$names" = "$expected" ] || { diff <(echo "$expected") <(echo "$names") >&2 || true; fail "package contents differ from the expected list (above)"; }
 awk '$2 != "0/0" { bad = 1; print "not owned by 0/0: " $0 } END { exit bad }' <<<"$listing" >&2 || fail "owner/group"
 tar -C "$work" -xzf "$PKG"

@@ -115,8 +115,8 @@ mkdir -p "$stage/$APP/bin" "$stage/$APP/default"
 # app/ goes to the app root as it is, except this script and anything hidden.
 cp -R app/. "$stage/$APP/"
 rm "$stage/$APP/package.sh"
+cp -R default/. "$stage/$APP/default/"
 find "$stage/$APP" -name '.*' -prune -exec rm -rf {} +
-cp default/*.conf "$stage/$APP/default/"
 cp bin/$APP.sh "$stage/$APP/bin/$APP.sh"
 for arch in x86_64 aarch64; do
   cp "$BUILD/${TRIPLE[$arch]}/release/$APP" "$stage/$APP/bin/$APP-$arch"
