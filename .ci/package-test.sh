@@ -139,7 +139,7 @@ for cmd in "$X/$APP.sh" "qemu-aarch64 $A/$APP-aarch64.elf"; do
   out=$(REGHIVEDUMP_COMMAND=$cmd cargo test --release --test tests protocol 2>&1) || { echo "$out"; fail "protocol tests with REGHIVEDUMP_COMMAND='$cmd'"; }
   n=$(sed -n 's/^test result: ok\. \([0-9]*\) passed.*/\1/p' <<<"$out" | tail -n 1)
   [ "${n:-0}" -gt 0 ] || { echo "$out"; fail "no protocol test ran with REGHIVEDUMP_COMMAND='$cmd'"; }
-  ok "$n protocol tests pass with REGHIVEDUMP_COMMAND='${cmd#"$work"/}'"
+  ok "$n protocol tests pass with REGHIVEDUMP_COMMAND='${cmd//"$work"\//}'"
 done
 
 # ---- 3. the dispatcher's own replies -----------------------------------------------------------
@@ -164,6 +164,12 @@ for platform in 'Linux sparc64' 'Darwin x86_64' 'Linux armv7l'; do
     "this app has no build for the platform '$platform' (it ships Linux x86_64 and Linux aarch64 builds)" \
     env PATH="$d:$PATH" "$X/$APP.sh"
 done
+printf '#!/bin/sh\nexit 1\n' > "$work/shim/failing-uname"
+mkdir "$work/shim/no-uname"
+ln -s ../failing-uname "$work/shim/no-uname/uname"
+chmod 755 "$work/shim/failing-uname"
+expect_error "uname-fails" "cannot tell this machine's platform: 'uname -sm' printed nothing" \
+  env PATH="$work/shim/no-uname:$PATH" "$X/$APP.sh"
 rm "$A/$APP-aarch64"
 expect_error "missing-aarch64-build" \
   "bin/$APP-aarch64 is missing or not executable (platform 'Linux aarch64'); reinstall the app and make sure bin/ is replicated to the search peers" \

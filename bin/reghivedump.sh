@@ -27,7 +27,9 @@ fi
 
 # Only letters, digits and . _ - from uname: the message goes into JSON unescaped.
 platform=$(printf '%s' "$platform" | tr -c 'A-Za-z0-9._-' ' ')
-if [ -z "$exe" ]; then
+if [ -z "$platform" ]; then
+  msg="cannot tell this machine's platform: 'uname -sm' printed nothing"
+elif [ -z "$exe" ]; then
   msg="this app has no build for the platform '$platform' (it ships Linux x86_64 and Linux aarch64 builds)"
 else
   msg="bin/${exe##*/} is missing or not executable (platform '$platform'); reinstall the app and make sure bin/ is replicated to the search peers"
