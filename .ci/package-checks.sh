@@ -19,27 +19,19 @@ fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 step "build the package (app/package.sh)"
 PKG=$(bash app/package.sh | tail -n 1)
 [ -f "$PKG" ] || fail "app/package.sh did not print a package path (got '$PKG')"
-VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
+# Cargo's own reading of Cargo.toml, independent of the one in app/package.sh.
+VERSION=$(cargo metadata --no-deps --format-version 1 --locked |
+  python3 -c 'import json, sys; print(next(p["version"] for p in json.load(sys.stdin)["packages"] if p["name"] == sys.argv[1]))' "$APP")
 [ "$(basename "$PKG")" = "$APP-$VERSION.tgz" ] || fail "package is named $(basename "$PKG"), expected $APP-$VERSION.tgz"
 echo "    $PKG"
 took
 
 step "AppInspect $APPINSPECT_VERSION (default, precert, cloud)"
-if [[ $(dpkg-query -W -f='${db:Status-Abbrev}' libmagic1 2>/dev/null) != ii* ]]; then
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libmagic1 >/dev/null \
-    || { apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends libmagic1 >/dev/null; }
-fi
+# shellcheck source=lib.sh
+. .ci/lib.sh
+apt_ensure libmagic1
 venv=$TOOLS/appinspect-venv
-if [ "$(cat "$venv/.stamp" 2>/dev/null)" != "$APPINSPECT_VERSION" ]; then
-  rm -rf "$venv"
-  python3 -m venv "$venv" || {
-    rm -rf "$venv"
-    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends python3-venv >/dev/null
-    python3 -m venv "$venv"
-  }
-  "$venv/bin/pip" install -q --disable-pip-version-check "splunk-appinspect==$APPINSPECT_VERSION"
-  echo "$APPINSPECT_VERSION" > "$venv/.stamp"
-fi
+venv_ensure "$venv" "splunk-appinspect==$APPINSPECT_VERSION"
 report_dir=$(dirname "$PKG")
 for mode in default precert cloud; do
   case $mode in

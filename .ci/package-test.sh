@@ -12,7 +12,8 @@ export LC_ALL=C   # ${#var} counts bytes
 
 PKG=$(realpath "${1:?usage: package-test.sh <package.tgz>}")
 APP=reghivedump
-VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { print $2; exit }' Cargo.toml)
+VERSION=${PKG##*/"$APP"-}   # the package is named <app>-<version>.tgz
+VERSION=${VERSION%.tgz}
 fail() { printf 'FAIL: %s\n' "$*" >&2; exit 1; }
 passed=0
 ok() { passed=$((passed + 1)); printf '    ok: %s\n' "$*"; }
@@ -20,15 +21,9 @@ ok() { passed=$((passed + 1)); printf '    ok: %s\n' "$*"; }
 # qemu-aarch64 runs the aarch64 build against the arm64 glibc that dpkg's multiarch installs
 # (libc6:arm64, at /lib/ld-linux-aarch64.so.1). Never with -L /usr/aarch64-linux-gnu: threads
 # hang there under qemu-user 7.2.
-missing=()
-for p in qemu-user libc6:arm64; do
-  [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] || missing+=("$p")
-done
-if [ ${#missing[@]} -gt 0 ]; then
-  dpkg --print-foreign-architectures | grep -qx arm64 || dpkg --add-architecture arm64
-  apt-get update -qq
-  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+# shellcheck source=lib.sh
+. .ci/lib.sh
+apt_ensure qemu-user libc6:arm64
 
 work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT

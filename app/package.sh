@@ -31,41 +31,12 @@ VERSION=$(awk -F'"' '/^\[/ { pkg = ($0 == "[package]") } pkg && /^version *=/ { 
 BUILD_NUMBER=$(( 10#${BASH_REMATCH[1]} * 10000 + 10#${BASH_REMATCH[2]} * 100 + 10#${BASH_REMATCH[3]} ))
 
 # ---- toolchain (installed once, reused) -----------------------------------------------------
-apt_missing() {
-  local p
-  for p in "$@"; do
-    [[ $(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null) == ii* ]] || printf '%s\n' "$p"
-  done
-}
-apt_ensure() {
-  local missing
-  missing=$(apt_missing "$@")
-  [ -z "$missing" ] && return 0
-  say "installing with apt: $(echo $missing)"
-  export DEBIAN_FRONTEND=noninteractive
-  apt-get update -qq >&2
-  # shellcheck disable=SC2086
-  apt-get install -y -qq --no-install-recommends $missing >&2
-}
-
-dpkg --print-foreign-architectures | grep -qx arm64 || { say "adding dpkg architecture arm64"; dpkg --add-architecture arm64; }
+# shellcheck source=../.ci/lib.sh
+. .ci/lib.sh
 # rustc-web/cargo-web: Debian's Rust (bookworm-security), whose prebuilt std also exists for arm64;
 # rustup's stable has no aarch64 std here. zig (below) links both targets against glibc 2.17.
 apt_ensure gcc libc6-dev binutils file rustc-web cargo-web libstd-rust-web-dev libstd-rust-web-dev:arm64
-
-stamp="ziglang==$ZIGLANG_VERSION cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
-if [ "$(cat "$TOOLS/zig-venv/.stamp" 2>/dev/null)" != "$stamp" ]; then
-  say "installing $stamp into $TOOLS/zig-venv"
-  rm -rf "$TOOLS/zig-venv"
-  if ! python3 -m venv "$TOOLS/zig-venv" >&2 2>&1; then
-    rm -rf "$TOOLS/zig-venv"
-    apt_ensure python3-venv
-    python3 -m venv "$TOOLS/zig-venv" >&2
-  fi
-  # shellcheck disable=SC2086
-  "$TOOLS/zig-venv/bin/pip" install -q --disable-pip-version-check $stamp >&2
-  printf '%s\n' "$stamp" > "$TOOLS/zig-venv/.stamp"
-fi
+venv_ensure "$TOOLS/zig-venv" "ziglang==$ZIGLANG_VERSION" "cargo-zigbuild==$CARGO_ZIGBUILD_VERSION"
 
 # ---- build -----------------------------------------------------------------------------------
 # Debian's cargo/rustc come before rustup's proxies; nothing from the caller's environment
