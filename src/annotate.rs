@@ -1,0 +1,205 @@
+//! The fields added to a matching event: what fired, how it maps to MITRE ATT&CK, and the
+//! risk and threat objects that Splunk Enterprise Security's risk-based alerting reads.
+//!
+//! Values are plain bytes: a command line that is not valid UTF-8 is carried into
+//! `risk_message` and `threat_object` exactly as it arrived.
+
+use std::borrow::Cow;
+
+use crate::fields::Event;
+use crate::rule::{Detection, Variant};
+
+/// The published rule's name.
+pub const DETECTION_NAME: &str = "Attempted Credential Dump From Registry via Reg exe";
+
+/// The published rule's id in Splunk Security Content.
+pub const DETECTION_ID: &str = "14038953-e5f2-4daf-acff-5452062baf03";
+
+/// Names of the added fields, in output order.
+pub const FIELD_NAMES: [&str; 17] = [
+    "detection_name",
+    "detection_id",
+    "detection_variant",
+    "reg_hive",
+    "mitre_attack",
+    "mitre_tactic",
+    "mitre_tactic_id",
+    "kill_chain_phase",
+    "analytic_story",
+    "risk_score",
+    "risk_impact",
+    "risk_confidence",
+    "risk_message",
+    "risk_object",
+    "risk_object_type",
+    "threat_object",
+    "threat_object_type",
+];
+
+/// One added field's value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value<'a> {
+    /// A single text value.
+    Text(Cow<'a, [u8]>),
+    /// A whole number.
+    Number(u32),
+    /// A multivalue field (possibly with one value or none).
+    List(Vec<Cow<'a, [u8]>>),
+}
+
+/// Whether the field at this position of [`FIELD_NAMES`] is multivalued.
+pub fn is_list(index: usize) -> bool {
+    matches!(index, 3 | 4 | 13..=16)
+}
+
+/// The values of the added fields for a detection, in the order of [`FIELD_NAMES`].
+pub fn annotate<'a>(detection: &Detection, event: &Event<'a>) -> [Value<'a>; 17] {
+    let text = |s: &'static str| Value::Text(Cow::Borrowed(s.as_bytes()));
+    let unknown = |v: Option<&'a [u8]>| v.unwrap_or(b"unknown");
+    let cmd_line = event.cmd_line.unwrap_or_default();
+
+    let mut message = b"Malicious actor is dumping stored credentials from the registry sections SAM, \
+Security, or System. Operation is performed at the device "
+        .to_vec();
+    message.extend_from_slice(unknown(event.dest));
+    message.extend_from_slice(b", by the account ");
+    message.extend_from_slice(unknown(event.user));
+    message.extend_from_slice(b" via command ");
+    message.extend_from_slice(cmd_line);
+
+    let mut risk_objects = Vec::new();
+    let mut risk_types = Vec::new();
+    for (value, kind) in [(event.dest, "system"), (event.user, "user")] {
+        if let Some(value) = value {
+            risk_objects.push(Cow::Borrowed(value));
+            risk_types.push(Cow::Borrowed(kind.as_bytes()));
+        }
+    }
+
+    let mut threats = Vec::new();
+    let mut threat_types = Vec::new();
+    for (value, kind) in [(event.cmd_line, "command"), (event.process_name, "process_name")] {
+        if let Some(value) = value {
+            threats.push(Cow::Borrowed(value));
+            threat_types.push(Cow::Borrowed(kind.as_bytes()));
+        }
+    }
+    for hive in detection.hives.names() {
+        threats.push(Cow::Owned(format!("HKLM\\{hive}").into_bytes()));
+        threat_types.push(Cow::Borrowed(&b"registry_path"[..]));
+    }
+
+    [
+        text(DETECTION_NAME),
+        text(DETECTION_ID),
+        text(detection.variant.name()),
+        Value::List(
+            detection
+                .hives
+                .names()
+                .map(|h| Cow::Borrowed(h.as_bytes()))
+                .collect(),
+        ),
+        Value::List(
+            techniques(detection)
+                .into_iter()
+                .map(|t| Cow::Borrowed(t.as_bytes()))
+                .collect(),
+        ),
+        text("Credential Access"),
+        text("TA0006"),
+        text("Exploitation"),
+        text("Credential Dumping"),
+        Value::Number(63),
+        Value::Number(70),
+        Value::Number(90),
+        Value::Text(Cow::Owned(message)),
+        Value::List(risk_objects),
+        Value::List(risk_types),
+        Value::List(threats),
+        Value::List(threat_types),
+    ]
+}
+
+/// MITRE ATT&CK techniques: the published rule maps to T1003 (OS Credential Dumping).
+fn techniques(detection: &Detection) -> Vec<&'static str> {
+    match detection.variant {
+        Variant::Exact => vec!["T1003"],
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Hives;
+
+    fn texts(value: &Value) -> Vec<String> {
+        match value {
+            Value::Text(t) => vec![String::from_utf8_lossy(t).into_owned()],
+            Value::Number(n) => vec![n.to_string()],
+            Value::List(l) => l
+                .iter()
+                .map(|v| String::from_utf8_lossy(v).into_owned())
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn fills_every_field_for_a_full_event() {
+        let mut hives = Hives::SAM;
+        hives.insert(Hives::SYSTEM);
+        let detection = Detection {
+            variant: Variant::Exact,
+            hives,
+        };
+        let event = Event {
+            process_name: Some(b"reg.exe"),
+            cmd_line: Some(b"reg save HKLM\\SAM s"),
+            dest: Some(b"ws1"),
+            user: Some(b"CORP\\ann"),
+            original_file_name: None,
+        };
+        let values = annotate(&detection, &event);
+        let got: Vec<Vec<String>> = values.iter().map(texts).collect();
+        assert_eq!(got[0], [DETECTION_NAME]);
+        assert_eq!(got[2], ["exact"]);
+        assert_eq!(got[3], ["SAM", "SYSTEM"]);
+        assert_eq!(got[4], ["T1003"]);
+        assert_eq!(got[9..12], [["63"], ["70"], ["90"]]);
+        assert_eq!(
+            got[12],
+            ["Malicious actor is dumping stored credentials from the registry sections SAM, \
+Security, or System. Operation is performed at the device ws1, by the account CORP\\ann via \
+command reg save HKLM\\SAM s"]
+        );
+        assert_eq!(got[13], ["ws1", "CORP\\ann"]);
+        assert_eq!(got[14], ["system", "user"]);
+        assert_eq!(
+            got[15],
+            ["reg save HKLM\\SAM s", "reg.exe", "HKLM\\SAM", "HKLM\\SYSTEM"]
+        );
+        assert_eq!(
+            got[16],
+            ["command", "process_name", "registry_path", "registry_path"]
+        );
+        for (i, v) in values.iter().enumerate() {
+            assert_eq!(is_list(i), matches!(v, Value::List(_)), "{}", FIELD_NAMES[i]);
+        }
+    }
+
+    #[test]
+    fn missing_device_and_user_are_said_to_be_unknown() {
+        let detection = Detection {
+            variant: Variant::Exact,
+            hives: Hives::SAM,
+        };
+        let event = Event {
+            cmd_line: Some(b"x"),
+            ..Event::default()
+        };
+        let values = annotate(&detection, &event);
+        let message = texts(&values[12]).remove(0);
+        assert!(message.contains("device unknown, by the account unknown via command x"));
+        assert_eq!(values[13], Value::List(vec![]));
+    }
+}

@@ -1,0 +1,201 @@
+//! Which event fields the rule reads, and how an event's values are picked from them.
+//!
+//! Events reach the command from many sources: the CIM Endpoint data model (`process_name`,
+//! `process`, `dest`, `user`), raw Sysmon (`Image`, `CommandLine`, `Computer`, `User`),
+//! Security 4688 (`NewProcessName`, `SubjectUserName`) and Splunk's own analytics schema
+//! (`dest_device_id`, `dest_user_id`). For each role the first non-empty field wins, so
+//! one search can mix sources.
+
+/// Field names (or, once resolved against a header, column positions) for each role.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Roles<K> {
+    /// Process names compared whole, as the published rule compares `process_name`.
+    pub process_name: Vec<K>,
+    /// Image paths, whose last path component is the process name.
+    pub image: Vec<K>,
+    /// Command lines.
+    pub cmd_line: Vec<K>,
+    /// The device the process ran on.
+    pub dest: Vec<K>,
+    /// The account that ran it.
+    pub user: Vec<K>,
+    /// The PE header's original file name, which survives renaming the executable.
+    pub original_file_name: Vec<K>,
+}
+
+/// The field names to read, as configured by the command's options.
+pub type FieldMap = Roles<String>;
+
+/// Column positions of a [`FieldMap`] within one CSV header.
+pub type Columns = Roles<usize>;
+
+/// The values of one event that the rule and the annotation need.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Event<'a> {
+    /// Process name: a whole `process_name` value or the basename of an image path.
+    pub process_name: Option<&'a [u8]>,
+    /// The command line.
+    pub cmd_line: Option<&'a [u8]>,
+    /// The device.
+    pub dest: Option<&'a [u8]>,
+    /// The user.
+    pub user: Option<&'a [u8]>,
+    /// The original file name from the PE header.
+    pub original_file_name: Option<&'a [u8]>,
+}
+
+fn names(list: &[&str]) -> Vec<String> {
+    list.iter().map(|s| s.to_string()).collect()
+}
+
+impl Default for FieldMap {
+    fn default() -> Self {
+        Roles {
+            process_name: names(&["process_name"]),
+            image: names(&["Image", "NewProcessName", "process_path"]),
+            cmd_line: names(&["process", "cmd_line", "CommandLine", "Process_Command_Line"]),
+            dest: names(&["dest_device_id", "dest", "Computer", "host"]),
+            user: names(&["dest_user_id", "user", "User", "SubjectUserName"]),
+            original_file_name: names(&["original_file_name", "OriginalFileName"]),
+        }
+    }
+}
+
+impl FieldMap {
+    /// Reads the process name from this one field only. Its basename is taken, so the
+    /// field may hold a bare name or a full image path.
+    pub fn set_process_name(&mut self, field: &str) {
+        self.process_name.clear();
+        self.image = vec![field.to_string()];
+    }
+
+    /// Every field name any role reads, once each, in role order: what the command
+    /// asks splunkd for in `required_fields`.
+    pub fn all_names(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for name in self.lists().into_iter().flatten() {
+            if !out.contains(&name.as_str()) {
+                out.push(name);
+            }
+        }
+        out
+    }
+
+    /// Finds each named field with `position`; fields that are absent are left out.
+    pub fn resolve(&self, position: impl Fn(&str) -> Option<usize>) -> Columns {
+        let find = |list: &[String]| list.iter().filter_map(|n| position(n)).collect();
+        Roles {
+            process_name: find(&self.process_name),
+            image: find(&self.image),
+            cmd_line: find(&self.cmd_line),
+            dest: find(&self.dest),
+            user: find(&self.user),
+            original_file_name: find(&self.original_file_name),
+        }
+    }
+}
+
+impl<K> Roles<K> {
+    fn lists(&self) -> [&Vec<K>; 6] {
+        [
+            &self.process_name,
+            &self.image,
+            &self.cmd_line,
+            &self.dest,
+            &self.user,
+            &self.original_file_name,
+        ]
+    }
+
+    /// Picks an event's values, `get` returning the value stored under a key.
+    pub fn event<'a>(&self, get: impl Fn(&K) -> Option<&'a [u8]>) -> Event<'a> {
+        let first = |keys: &[K]| keys.iter().filter_map(&get).find(|v| !v.is_empty());
+        Event {
+            process_name: first(&self.process_name).or_else(|| first(&self.image).map(basename)),
+            cmd_line: first(&self.cmd_line),
+            dest: first(&self.dest),
+            user: first(&self.user),
+            original_file_name: first(&self.original_file_name),
+        }
+    }
+}
+
+/// The last component of a Windows or POSIX path.
+pub fn basename(path: &[u8]) -> &[u8] {
+    match path.iter().rposition(|&b| b == b'\\' || b == b'/') {
+        Some(i) => &path[i + 1..],
+        None => path,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lookup<'a>(pairs: &'a [(&'a str, &'a str)]) -> impl Fn(&String) -> Option<&'a [u8]> {
+        move |k: &String| {
+            pairs
+                .iter()
+                .find(|(n, _)| n == k)
+                .map(|(_, v)| v.as_bytes())
+        }
+    }
+
+    #[test]
+    fn first_non_empty_field_wins() {
+        let map = FieldMap::default();
+        let pairs = [
+            ("process", ""),
+            ("CommandLine", "reg save HKLM\\SAM x"),
+            ("dest", "ws1"),
+            ("host", "ignored"),
+            ("User", "CORP\\ann"),
+        ];
+        let ev = map.event(lookup(&pairs));
+        assert_eq!(ev.cmd_line, Some(&b"reg save HKLM\\SAM x"[..]));
+        assert_eq!(ev.dest, Some(&b"ws1"[..]));
+        assert_eq!(ev.user, Some(&b"CORP\\ann"[..]));
+        assert_eq!(ev.process_name, None);
+    }
+
+    #[test]
+    fn process_name_is_whole_but_image_is_reduced_to_its_basename() {
+        let map = FieldMap::default();
+        let whole = [("process_name", "C:\\Windows\\reg.exe"), ("Image", "x\\cmd.exe")];
+        assert_eq!(
+            map.event(lookup(&whole)).process_name,
+            Some(&b"C:\\Windows\\reg.exe"[..])
+        );
+        let image = [("Image", "C:\\Windows\\System32\\reg.exe")];
+        assert_eq!(map.event(lookup(&image)).process_name, Some(&b"reg.exe"[..]));
+        let posix = [("process_path", "/usr/bin/reg.exe")];
+        assert_eq!(map.event(lookup(&posix)).process_name, Some(&b"reg.exe"[..]));
+    }
+
+    #[test]
+    fn an_override_reads_one_field_and_takes_its_basename() {
+        let mut map = FieldMap::default();
+        map.set_process_name("proc");
+        let pairs = [("process_name", "reg.exe"), ("proc", "D:\\tools\\REG.EXE")];
+        assert_eq!(map.event(lookup(&pairs)).process_name, Some(&b"REG.EXE"[..]));
+        assert_eq!(map.all_names()[0], "proc");
+    }
+
+    #[test]
+    fn all_names_lists_each_field_once() {
+        let mut map = FieldMap::default();
+        map.dest = vec!["process".into()];
+        let names = map.all_names();
+        assert_eq!(names.iter().filter(|n| **n == "process").count(), 1);
+        assert!(names.contains(&"OriginalFileName"));
+    }
+
+    #[test]
+    fn resolve_keeps_only_present_columns_in_order() {
+        let header = ["CommandLine", "Image", "process"];
+        let cols = FieldMap::default().resolve(|n| header.iter().position(|h| *h == n));
+        assert_eq!(cols.cmd_line, vec![2, 0]);
+        assert_eq!(cols.image, vec![1]);
+        assert!(cols.dest.is_empty());
+    }
+}

@@ -1,0 +1,398 @@
+//! Chunk framing of Splunk's chunked protocol (SCP v2).
+//!
+//! Every message in both directions is `chunked 1.0,<metadata_length>,<body_length>\n`
+//! followed by exactly that many bytes of JSON metadata and body, with nothing in between
+//! and nothing after. Lengths count bytes, never characters. This module knows nothing
+//! about what the metadata or the body mean.
+
+use std::fmt;
+use std::io::{self, BufRead, Read, Write};
+
+/// Largest metadata block accepted. A getinfo request carries the search string and a
+/// few paths; 16 MiB is far beyond anything splunkd sends and keeps a lying header from
+/// costing memory.
+pub const MAX_METADATA_LEN: u64 = 16 << 20;
+
+/// Largest body accepted. splunkd sends at most `maxresultrows` (50,000) events per
+/// chunk; even at 20 KB per event that is 1 GB, so a larger claim is treated as garbage.
+pub const MAX_BODY_LEN: u64 = 1 << 30;
+
+/// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
+const MAX_HEADER_LEN: u64 = 128;
+
+/// Up to this many bytes are reserved ahead of a read; larger bodies grow as bytes
+/// actually arrive, so memory follows the data, never the claim.
+const MAX_RESERVE: u64 = 64 << 20;
+
+/// One chunk. The buffers are reused from chunk to chunk to avoid reallocating.
+#[derive(Debug, Default)]
+pub struct Chunk {
+    /// The JSON metadata bytes.
+    pub metadata: Vec<u8>,
+    /// The body bytes (CSV for execute requests, empty for getinfo).
+    pub body: Vec<u8>,
+}
+
+/// Why a chunk could not be read.
+#[derive(Debug)]
+pub enum FrameError {
+    /// The header line is not `chunked 1.0,<n>,<n>`.
+    BadHeader(String),
+    /// A length is larger than this command accepts.
+    TooLarge {
+        /// "metadata" or "body".
+        part: &'static str,
+        /// The length the header claimed.
+        claimed: u64,
+        /// The limit.
+        limit: u64,
+    },
+    /// The input ended inside a chunk.
+    Truncated {
+        /// "header", "metadata" or "body".
+        part: &'static str,
+        /// Bytes expected.
+        expected: u64,
+        /// Bytes received.
+        received: u64,
+    },
+    /// Reading the input failed.
+    Io(io::Error),
+}
+
+impl fmt::Display for FrameError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            FrameError::BadHeader(shown) => {
+                write!(f, "malformed chunk header {shown} (expected \"chunked 1.0,<metadata length>,<body length>\")")
+            }
+            FrameError::TooLarge { part, claimed, limit } => write!(
+                f,
+                "chunk {part} length {claimed} exceeds the limit of {limit} bytes"
+            ),
+            FrameError::Truncated { part: "header", .. } => {
+                f.write_str("input ended inside a chunk header")
+            }
+            FrameError::Truncated {
+                part,
+                expected,
+                received,
+            } => write!(
+                f,
+                "input ended inside a chunk: {part} has {received} of {expected} bytes"
+            ),
+            FrameError::Io(e) => write!(f, "cannot read input: {e}"),
+        }
+    }
+}
+
+impl std::error::Error for FrameError {}
+
+/// Reads chunks from a buffered byte stream.
+pub struct ChunkReader<R> {
+    inner: R,
+    line: Vec<u8>,
+}
+
+impl<R: BufRead> ChunkReader<R> {
+    /// Wraps a reader. It should be buffered: the header is read byte-wise.
+    pub fn new(inner: R) -> Self {
+        ChunkReader {
+            inner,
+            line: Vec::with_capacity(MAX_HEADER_LEN as usize),
+        }
+    }
+
+    /// Reads the next chunk into `chunk`, reusing its buffers. Returns `Ok(false)` at a
+    /// clean end of input (nothing but stray line breaks after the last chunk).
+    pub fn read_into(&mut self, chunk: &mut Chunk) -> Result<bool, FrameError> {
+        if !self.skip_line_breaks()? {
+            return Ok(false);
+        }
+        self.line.clear();
+        let n = (&mut self.inner)
+            .take(MAX_HEADER_LEN)
+            .read_until(b'\n', &mut self.line)
+            .map_err(FrameError::Io)?;
+        if self.line.last() != Some(&b'\n') {
+            return Err(if n as u64 == MAX_HEADER_LEN {
+                FrameError::BadHeader(shown(&self.line))
+            } else {
+                FrameError::Truncated {
+                    part: "header",
+                    expected: 0,
+                    received: n as u64,
+                }
+            });
+        }
+        let (meta_len, body_len) =
+            parse_header(&self.line).ok_or_else(|| FrameError::BadHeader(shown(&self.line)))?;
+        check_len("metadata", meta_len, MAX_METADATA_LEN)?;
+        check_len("body", body_len, MAX_BODY_LEN)?;
+        read_exact_into(&mut self.inner, "metadata", meta_len, &mut chunk.metadata)?;
+        read_exact_into(&mut self.inner, "body", body_len, &mut chunk.body)?;
+        Ok(true)
+    }
+
+    /// Skips `\r` and `\n` bytes before a header; returns false at end of input.
+    fn skip_line_breaks(&mut self) -> Result<bool, FrameError> {
+        loop {
+            let buf = match self.inner.fill_buf() {
+                Ok(buf) => buf,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => return Err(FrameError::Io(e)),
+            };
+            if buf.is_empty() {
+                return Ok(false);
+            }
+            let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+            let more = skip < buf.len();
+            self.inner.consume(skip);
+            if more {
+                return Ok(true);
+            }
+        }
+    }
+}
+
+fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameError> {
+    if claimed > limit {
+        return Err(FrameError::TooLarge {
+            part,
+            claimed,
+            limit,
+        });
+    }
+    Ok(())
+}
+
+/// Reads exactly `len` bytes into `buf` (cleared first), failing on early end of input.
+fn read_exact_into<R: Read>(
+    reader: &mut R,
+    part: &'static str,
+    len: u64,
+    buf: &mut Vec<u8>,
+) -> Result<(), FrameError> {
+    buf.clear();
+    buf.reserve(len.min(MAX_RESERVE) as usize);
+    let received = reader
+        .take(len)
+        .read_to_end(buf)
+        .map_err(FrameError::Io)? as u64;
+    if received != len {
+        return Err(FrameError::Truncated {
+            part,
+            expected: len,
+            received,
+        });
+    }
+    Ok(())
+}
+
+/// Parses `chunked 1.0,<meta>,<body>` followed by `\n` or `\r\n`, with the spacing that
+/// splunklib's reader tolerates (`chunked\s+1.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n`).
+fn parse_header(line: &[u8]) -> Option<(u64, u64)> {
+    let rest = line.strip_prefix(b"chunked")?;
+    if !rest.first()?.is_ascii_whitespace() {
+        return None;
+    }
+    let rest = rest.trim_ascii_start().strip_prefix(b"1.0")?;
+    let mut parts = rest.split(|&b| b == b',');
+    if !parts.next()?.trim_ascii().is_empty() {
+        return None;
+    }
+    let meta = parse_len(parts.next()?)?;
+    let body = parse_len(parts.next()?)?;
+    match parts.next() {
+        None => Some((meta, body)),
+        Some(_) => None,
+    }
+}
+
+/// A decimal length: ASCII digits only (no sign), surrounding spaces allowed.
+fn parse_len(field: &[u8]) -> Option<u64> {
+    let digits = field.trim_ascii();
+    if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
+        return None;
+    }
+    digits
+        .iter()
+        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+}
+
+/// A bad header as it may be shown to a user: printable ASCII only, at most 40 bytes.
+fn shown(line: &[u8]) -> String {
+    let mut out = String::from("\"");
+    for &b in line.iter().take(40) {
+        out.extend(std::ascii::escape_default(b).map(char::from));
+    }
+    if line.len() > 40 {
+        out.push_str("...");
+    }
+    out.push('"');
+    out
+}
+
+/// Writes a chunk header for the given lengths.
+pub fn write_header<W: Write>(out: &mut W, metadata_len: usize, body_len: usize) -> io::Result<()> {
+    writeln!(out, "chunked 1.0,{metadata_len},{body_len}")
+}
+
+/// Writes a whole chunk: header, metadata and body, and nothing else.
+pub fn write_chunk<W: Write>(out: &mut W, metadata: &[u8], body: &[u8]) -> io::Result<()> {
+    write_header(out, metadata.len(), body.len())?;
+    out.write_all(metadata)?;
+    out.write_all(body)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(input: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FrameError> {
+        let mut reader = ChunkReader::new(input);
+        let mut chunk = Chunk::default();
+        let mut out = Vec::new();
+        while reader.read_into(&mut chunk)? {
+            out.push((chunk.metadata.clone(), chunk.body.clone()));
+        }
+        Ok(out)
+    }
+
+    #[test]
+    fn reads_back_to_back_chunks_by_byte_count() {
+        let input = "chunked 1.0,2,3\n{}abcchunked 1.0,4,0\n{\"\"}";
+        let chunks = read_all(input.as_bytes()).unwrap();
+        assert_eq!(
+            chunks,
+            vec![
+                (b"{}".to_vec(), b"abc".to_vec()),
+                (b"{\"\"}".to_vec(), Vec::new())
+            ]
+        );
+    }
+
+    #[test]
+    fn lengths_count_bytes_not_characters() {
+        let input = "chunked 1.0,2,5\n{}\u{e17}t\nchunked 1.0,2,0\n{}";
+        let chunks = read_all(input.as_bytes()).unwrap();
+        assert_eq!(chunks[0].1, "\u{e17}t\n".as_bytes());
+        assert_eq!(chunks.len(), 2);
+    }
+
+    #[test]
+    fn tolerates_line_breaks_and_spacing_around_headers() {
+        let input = b"\r\n\nchunked  1.0 , 2 ,1\r\n{}x\n\n";
+        let chunks = read_all(input).unwrap();
+        assert_eq!(chunks, vec![(b"{}".to_vec(), b"x".to_vec())]);
+    }
+
+    #[test]
+    fn short_reads_are_completed() {
+        // A reader that hands out one byte per call, like a slow pipe.
+        struct Trickle<'a>(&'a [u8]);
+        impl Read for Trickle<'_> {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0.is_empty() || buf.is_empty() {
+                    return Ok(0);
+                }
+                buf[0] = self.0[0];
+                self.0 = &self.0[1..];
+                Ok(1)
+            }
+        }
+        let input = b"chunked 1.0,2,5\n{}hellochunked 1.0,2,0\n{}";
+        let mut reader = ChunkReader::new(io::BufReader::with_capacity(1, Trickle(input)));
+        let mut chunk = Chunk::default();
+        assert!(reader.read_into(&mut chunk).unwrap());
+        assert_eq!(chunk.body, b"hello");
+        assert!(reader.read_into(&mut chunk).unwrap());
+        assert!(chunk.body.is_empty());
+        assert!(!reader.read_into(&mut chunk).unwrap());
+    }
+
+    #[test]
+    fn empty_input_is_a_clean_end() {
+        assert!(read_all(b"").unwrap().is_empty());
+        assert!(read_all(b"\n\r\n").unwrap().is_empty());
+    }
+
+    #[test]
+    fn rejects_malformed_headers() {
+        for bad in [
+            &b"chunked 1.0,2\n{}"[..],
+            b"chunked 1.0,-2,0\n{}",
+            b"chunked 1.0,2,0,0\n{}",
+            b"chunked 2.0,2,0\n{}",
+            b"chunked1.0,2,0\n{}",
+            b"chunked 1.0,0x2,0\n{}",
+            b"chunked 1.0,,0\n{}",
+            b"hello\n",
+            b"chunked 1.0,99999999999999999999,0\n",
+        ] {
+            match read_all(bad) {
+                Err(FrameError::BadHeader(_)) => {}
+                other => panic!("{:?}: {other:?}", String::from_utf8_lossy(bad)),
+            }
+        }
+    }
+
+    #[test]
+    fn a_header_without_end_is_bounded() {
+        let long = vec![b'7'; 1000];
+        assert!(matches!(read_all(&long), Err(FrameError::BadHeader(_))));
+        assert!(matches!(
+            read_all(b"chunked 1.0,2"),
+            Err(FrameError::Truncated { part: "header", .. })
+        ));
+    }
+
+    #[test]
+    fn rejects_lengths_over_the_limits_without_reading() {
+        let input = format!("chunked 1.0,2,{}\n{{}}", MAX_BODY_LEN + 1);
+        assert!(matches!(
+            read_all(input.as_bytes()),
+            Err(FrameError::TooLarge { part: "body", .. })
+        ));
+        let input = format!("chunked 1.0,{},0\n", MAX_METADATA_LEN + 1);
+        assert!(matches!(
+            read_all(input.as_bytes()),
+            Err(FrameError::TooLarge {
+                part: "metadata",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn reports_input_ending_inside_a_chunk() {
+        let err = read_all(b"chunked 1.0,2,10\n{}abc").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            "input ended inside a chunk: body has 3 of 10 bytes"
+        );
+        assert!(matches!(
+            read_all(b"chunked 1.0,20,0\n{}"),
+            Err(FrameError::Truncated {
+                part: "metadata",
+                ..
+            })
+        ));
+    }
+
+    #[test]
+    fn bad_headers_are_shown_escaped_and_shortened() {
+        let err = read_all(b"\x01GET / HTTP/1.1 and a great deal more text than that\n")
+            .unwrap_err()
+            .to_string();
+        assert!(err.starts_with("malformed chunk header \"\\x01GET / HTTP/1.1"), "{err}");
+        assert!(err.contains("...\""), "{err}");
+    }
+
+    #[test]
+    fn writes_exact_chunks() {
+        let mut out = Vec::new();
+        write_chunk(&mut out, b"{\"finished\":true}", "\u{e17}\n".as_bytes()).unwrap();
+        assert_eq!(out, "chunked 1.0,17,4\n{\"finished\":true}\u{e17}\n".as_bytes());
+    }
+}

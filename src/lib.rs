@@ -1,0 +1,23 @@
+//! reghivedump: a Splunk custom search command that flags attempts to dump the SAM,
+//! SECURITY and SYSTEM registry hives with reg.exe (MITRE ATT&CK T1003), as the published
+//! rule "Attempted Credential Dump From Registry via Reg exe" does.
+//!
+//! Data flows one way: stdin bytes → [`framing`] → [`protocol`] requests → [`records`]
+//! (CSV rows) → [`fields`] → [`rule`] → [`annotate`] → [`records`] (reply rows) →
+//! [`framing`] → stdout. The rule knows nothing of the protocol, and the protocol knows
+//! nothing of registry hives. [`scan`] reuses the fields, rule and annotation for files.
+
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod annotate;
+pub mod cli;
+pub mod command;
+pub mod error;
+pub mod fields;
+pub mod framing;
+pub mod options;
+pub mod protocol;
+pub mod records;
+pub mod rule;
+pub mod scan;

@@ -1,0 +1,445 @@
+//! The CSV body of an execute request and the body of its reply.
+//!
+//! Every input row goes back out byte for byte: its raw bytes are copied, never re-quoted
+//! or re-encoded, so fields the rule does not read (`_raw`, `_time`, `_chunked_idx`, every
+//! `__mv_` column) cannot change, whatever their quoting or encoding. The annotation
+//! columns are appended to the header and to each row, and every line ends with CRLF.
+//!
+//! A reply is planned before it is written: the first pass parses each row, applies the
+//! rule and notes the row's byte range and annotation; the reply's length is then known,
+//! so the chunk header can be written and the rows copied straight to the output, without
+//! building the reply body in memory.
+
+use std::fmt;
+use std::io::{self, Write};
+use std::ops::Range;
+
+use crate::annotate::{self, Value, FIELD_NAMES};
+use crate::fields::{Columns, FieldMap};
+use crate::rule::Detector;
+
+/// Line terminator of every output line, as splunklib writes it on every platform.
+const CRLF: &[u8] = b"\r\n";
+
+/// Why a body could not be processed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BodyError {
+    /// A row's field count differs from the header's.
+    Ragged {
+        /// 1-based row number, the header being row 1.
+        row: usize,
+        /// Fields in that row.
+        fields: usize,
+        /// Fields in the header.
+        expected: usize,
+    },
+    /// A quoted field is still open at the end of the body.
+    Unterminated {
+        /// 1-based row number.
+        row: usize,
+    },
+    /// An input field has the name of a field this command adds.
+    Clash(String),
+}
+
+impl fmt::Display for BodyError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            BodyError::Ragged {
+                row,
+                fields,
+                expected,
+            } => write!(
+                f,
+                "malformed CSV body: row {row} has {fields} fields but the header has {expected}"
+            ),
+            BodyError::Unterminated { row } => write!(
+                f,
+                "malformed CSV body: row {row} has a quoted field that is never closed"
+            ),
+            BodyError::Clash(name) => write!(
+                f,
+                "the events already have a field named '{name}', which this command adds; \
+rename it first (| rename {name} AS orig_{name})"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for BodyError {}
+
+/// One output row: a byte range of the input body and the annotation cells that follow.
+#[derive(Debug, Clone)]
+struct Row {
+    raw: Range<usize>,
+    /// Annotation cells and line end, in `Annotator::notes`; `None` for the empty cells.
+    note: Option<Range<usize>>,
+}
+
+/// Applies the rule to whole execute bodies. Its buffers are reused from chunk to chunk.
+pub struct Annotator {
+    detector: Detector,
+    fields: FieldMap,
+    filter: bool,
+    /// `,detection_name,...` plus the line end: appended to the header line.
+    header_suffix: Vec<u8>,
+    /// `,,,...` plus the line end: appended to every row that does not match.
+    empty_suffix: Vec<u8>,
+    record: csv::ByteRecord,
+    rows: Vec<Row>,
+    notes: Vec<u8>,
+}
+
+/// A planned reply body, ready to be measured and written.
+pub struct Reply<'a> {
+    body: &'a [u8],
+    header: Option<Range<usize>>,
+    annotator: &'a Annotator,
+    len: usize,
+}
+
+impl Annotator {
+    /// An annotator that applies `detector` to the fields named by `fields`, and with
+    /// `filter` keeps only the matching rows.
+    pub fn new(detector: Detector, fields: FieldMap, filter: bool) -> Self {
+        let mut header_suffix = Vec::new();
+        let mut mv_names = Vec::new();
+        for (i, name) in FIELD_NAMES.iter().enumerate() {
+            header_suffix.push(b',');
+            header_suffix.extend_from_slice(name.as_bytes());
+            if annotate::is_list(i) {
+                mv_names.push(format!("__mv_{name}"));
+            }
+        }
+        for name in &mv_names {
+            header_suffix.push(b',');
+            header_suffix.extend_from_slice(name.as_bytes());
+        }
+        header_suffix.extend_from_slice(CRLF);
+        let mut empty_suffix = vec![b','; FIELD_NAMES.len() + mv_names.len()];
+        empty_suffix.extend_from_slice(CRLF);
+        Annotator {
+            detector,
+            fields,
+            filter,
+            header_suffix,
+            empty_suffix,
+            record: csv::ByteRecord::new(),
+            rows: Vec::new(),
+            notes: Vec::new(),
+        }
+    }
+
+    /// Parses `body` and applies the rule to every row.
+    pub fn plan<'a>(&'a mut self, body: &'a [u8]) -> Result<Reply<'a>, BodyError> {
+        self.rows.clear();
+        self.notes.clear();
+        let mut reader = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body);
+        let mut end = 0;
+        let mut read = |record: &mut csv::ByteRecord| -> Option<Range<usize>> {
+            let start = end;
+            // Reading from a byte slice cannot fail, and csv-core accepts any bytes.
+            if !reader.read_byte_record(record).unwrap_or(false) {
+                return None;
+            }
+            end = reader.position().byte() as usize;
+            Some(start..end)
+        };
+
+        let Some(header_span) = read(&mut self.record) else {
+            return Ok(Reply {
+                body,
+                header: None,
+                annotator: self,
+                len: 0,
+            });
+        };
+        let columns = self.columns()?;
+        let width = self.record.len();
+        let mut last = (1, header_span.clone());
+        let mut len = 0;
+        while let Some(span) = read(&mut self.record) {
+            let row = last.0 + 1;
+            if self.record.len() != width {
+                return Err(BodyError::Ragged {
+                    row,
+                    fields: self.record.len(),
+                    expected: width,
+                });
+            }
+            let record = &self.record;
+            let event = columns.event(|&i| record.get(i));
+            let note = self.detector.detect(&event).map(|detection| {
+                let start = self.notes.len();
+                write_cells(&mut self.notes, &annotate::annotate(&detection, &event));
+                self.notes.extend_from_slice(CRLF);
+                start..self.notes.len()
+            });
+            last = (row, span.clone());
+            if self.filter && note.is_none() {
+                continue;
+            }
+            let raw = trim_line_breaks(body, span);
+            len += raw.len()
+                + note
+                    .as_ref()
+                    .map_or(self.empty_suffix.len(), |n| n.len());
+            self.rows.push(Row { raw, note });
+        }
+        if body[last.1.clone()].iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+            return Err(BodyError::Unterminated { row: last.0 });
+        }
+        let header = trim_line_breaks(body, header_span);
+        len += header.len() + self.header_suffix.len();
+        Ok(Reply {
+            body,
+            header: Some(header),
+            annotator: self,
+            len,
+        })
+    }
+
+    /// Resolves the field map against the header in `self.record`, refusing input fields
+    /// that the annotation would duplicate.
+    fn columns(&self) -> Result<Columns, BodyError> {
+        let header = &self.record;
+        for name in header.iter() {
+            let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
+            if FIELD_NAMES.iter().any(|f| f.as_bytes() == plain) {
+                return Err(BodyError::Clash(String::from_utf8_lossy(name).into_owned()));
+            }
+        }
+        Ok(self
+            .fields
+            .resolve(|name| header.iter().position(|h| h == name.as_bytes())))
+    }
+}
+
+impl Reply<'_> {
+    /// The reply body's length in bytes.
+    pub fn len(&self) -> usize {
+        self.len
+    }
+
+    /// Whether the reply body is empty (the request body had no header).
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// How many rows matched the rule.
+    pub fn matches(&self) -> usize {
+        self.annotator
+            .rows
+            .iter()
+            .filter(|r| r.note.is_some())
+            .count()
+    }
+
+    /// Writes the reply body: exactly [`Reply::len`] bytes.
+    pub fn write_to<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        let Some(header) = &self.header else {
+            return Ok(());
+        };
+        let a = self.annotator;
+        out.write_all(&self.body[header.clone()])?;
+        out.write_all(&a.header_suffix)?;
+        for row in &a.rows {
+            out.write_all(&self.body[row.raw.clone()])?;
+            match &row.note {
+                Some(note) => out.write_all(&a.notes[note.clone()])?,
+                None => out.write_all(&a.empty_suffix)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+/// The range without the line breaks that end a row (and any blank lines before it).
+fn trim_line_breaks(body: &[u8], mut span: Range<usize>) -> Range<usize> {
+    let is_break = |b: &u8| *b == b'\r' || *b == b'\n';
+    span.start += body[span.clone()].iter().take_while(|b| is_break(b)).count();
+    span.end -= body[span.clone()].iter().rev().take_while(|b| is_break(b)).count();
+    span
+}
+
+/// Appends the annotation cells, each preceded by a comma: the plain values first, then
+/// the `__mv_` encoding of every multivalue field, matching the header suffix.
+fn write_cells(out: &mut Vec<u8>, values: &[Value]) {
+    for value in values {
+        out.push(b',');
+        match value {
+            Value::Text(text) => write_cell(out, text),
+            Value::Number(n) => out.extend_from_slice(n.to_string().as_bytes()),
+            Value::List(items) => write_cell(out, &items.join(&b'\n')),
+        }
+    }
+    for value in values {
+        if let Value::List(items) = value {
+            out.push(b',');
+            if items.len() > 1 {
+                let mut encoded = Vec::new();
+                encode_multivalue(&mut encoded, items);
+                write_cell(out, &encoded);
+            }
+        }
+    }
+}
+
+/// Appends one CSV cell, quoted only where the value needs it, with quotes doubled.
+pub fn write_cell(out: &mut Vec<u8>, value: &[u8]) {
+    if !value
+        .iter()
+        .any(|&b| matches!(b, b',' | b'"' | b'\r' | b'\n'))
+    {
+        out.extend_from_slice(value);
+        return;
+    }
+    out.push(b'"');
+    for &b in value {
+        if b == b'"' {
+            out.push(b'"');
+        }
+        out.push(b);
+    }
+    out.push(b'"');
+}
+
+/// Appends Splunk's multivalue encoding: each value wrapped in `$`, with every `$` inside
+/// doubled, joined by `;`.
+pub fn encode_multivalue<V: AsRef<[u8]>>(out: &mut Vec<u8>, values: &[V]) {
+    for (i, value) in values.iter().enumerate() {
+        if i > 0 {
+            out.push(b';');
+        }
+        out.push(b'$');
+        for &b in value.as_ref() {
+            if b == b'$' {
+                out.push(b'$');
+            }
+            out.push(b);
+        }
+        out.push(b'$');
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::rule::Mode;
+
+    fn run(body: &[u8], filter: bool) -> Result<(Vec<u8>, usize), BodyError> {
+        let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), filter);
+        let reply = annotator.plan(body)?;
+        let mut out = Vec::new();
+        reply.write_to(&mut out).unwrap();
+        assert_eq!(out.len(), reply.len(), "planned length");
+        Ok((out, reply.matches()))
+    }
+
+    fn suffix_of_empty_cells() -> String {
+        ",".repeat(FIELD_NAMES.len() + 6) + "\r\n"
+    }
+
+    #[test]
+    fn encodes_multivalues_with_dollars_doubled() {
+        let mut out = Vec::new();
+        encode_multivalue(&mut out, &["p$", "q", "", "$$"]);
+        assert_eq!(out, b"$p$$$;$q$;$$;$$$$$$");
+    }
+
+    #[test]
+    fn quotes_only_cells_that_need_it() {
+        let mut out = Vec::new();
+        for v in ["plain text", "a,b", "say \"hi\"", "two\nlines", "cr\r", ""] {
+            write_cell(&mut out, v.as_bytes());
+            out.push(b'|');
+        }
+        assert_eq!(
+            String::from_utf8(out).unwrap(),
+            "plain text|\"a,b\"|\"say \"\"hi\"\"\"|\"two\nlines\"|\"cr\r\"||"
+        );
+    }
+
+    #[test]
+    fn passes_rows_through_byte_for_byte() {
+        let body = b"\"_raw\",x,\"__mv_x\"\n\"a,\"\"b\"\"\nc\",\"\xff\",\n\"\",,\"$1$;$2$\"\n";
+        let (out, matches) = run(body, false).unwrap();
+        assert_eq!(matches, 0);
+        let empty = suffix_of_empty_cells();
+        let mut want = b"\"_raw\",x,\"__mv_x\"".to_vec();
+        want.extend_from_slice(&annotator_header());
+        want.extend_from_slice(b"\"a,\"\"b\"\"\nc\",\"\xff\",");
+        want.extend_from_slice(empty.as_bytes());
+        want.extend_from_slice(b"\"\",,\"$1$;$2$\"");
+        want.extend_from_slice(empty.as_bytes());
+        assert_eq!(out, want);
+    }
+
+    fn annotator_header() -> Vec<u8> {
+        Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false).header_suffix
+    }
+
+    #[test]
+    fn crlf_and_a_missing_last_line_end_give_the_same_reply() {
+        let lf = run(b"a,process_name\n1,x\n2,y\n", false).unwrap();
+        let crlf = run(b"a,process_name\r\n1,x\r\n2,y\r\n", false).unwrap();
+        let bare = run(b"a,process_name\n1,x\n2,y", false).unwrap();
+        assert_eq!(lf, crlf);
+        assert_eq!(lf, bare);
+    }
+
+    #[test]
+    fn annotates_matching_rows_and_filters() {
+        let body = b"process_name,process,dest\nreg.exe,reg save HKLM\\SAM s,ws1\nx.exe,y,ws2\n";
+        let (out, matches) = run(body, false).unwrap();
+        assert_eq!(matches, 1);
+        let text = String::from_utf8(out).unwrap();
+        let lines: Vec<&str> = text.split("\r\n").collect();
+        assert!(lines[1].starts_with("reg.exe,reg save HKLM\\SAM s,ws1,Attempted Credential"));
+        assert!(lines[1].contains(",exact,SAM,T1003,Credential Access,TA0006,"));
+        assert_eq!(lines[2], format!("x.exe,y,ws2{}", ",".repeat(23)));
+        let (filtered, _) = run(body, true).unwrap();
+        let text = String::from_utf8(filtered).unwrap();
+        assert_eq!(text.split("\r\n").count(), 3, "header, one row, final empty");
+    }
+
+    #[test]
+    fn empty_and_header_only_bodies() {
+        assert_eq!(run(b"", false).unwrap().0, b"");
+        assert_eq!(run(b"\n", false).unwrap().0, b"");
+        let (out, _) = run(b"a,b\n", false).unwrap();
+        let mut want = b"a,b".to_vec();
+        want.extend_from_slice(&annotator_header());
+        assert_eq!(out, want);
+    }
+
+    #[test]
+    fn rejects_ragged_and_unterminated_bodies() {
+        assert_eq!(
+            run(b"a,b\n1,2\n3\n", false).unwrap_err(),
+            BodyError::Ragged {
+                row: 3,
+                fields: 1,
+                expected: 2
+            }
+        );
+        assert_eq!(
+            run(b"a,b\n1,\"2\n", false).unwrap_err(),
+            BodyError::Unterminated { row: 2 }
+        );
+        assert_eq!(
+            run(b"a,\"b", false).unwrap_err(),
+            BodyError::Unterminated { row: 1 }
+        );
+    }
+
+    #[test]
+    fn refuses_fields_it_would_add() {
+        for header in [&b"x,risk_score\n"[..], b"x,\"__mv_reg_hive\"\n"] {
+            assert!(matches!(run(header, false), Err(BodyError::Clash(_))));
+        }
+    }
+}
