@@ -326,7 +326,7 @@ def padding(e, rng, n):
     return head + (blocks * (body // 64 + 1))[:body]
 
 
-def build_row(e, fields, compact, rng, pad):
+def build_row(e, fields, compact, rng, pad, chunk_idx=0):
     raw = (raw_compact if compact else raw_full)(e, rng, pad)
     idx = "sysmon"
     ts = "%.3f" % e.t
@@ -368,6 +368,7 @@ def build_row(e, fields, compact, rng, pad):
         v["eventtype"], mv["eventtype"] = mv_cell(
             ["ms_sysmon_process", "process_start"])
         v["tag"], mv["tag"] = mv_cell(["process", "report", "execute"])
+    v["_chunked_idx"] = str(chunk_idx)
     plain = ",".join(v[f] for f in fields)
     mvs = ",".join(mv.get(f, "") for f in fields)
     return plain + "," + mvs + "\n"
@@ -396,17 +397,30 @@ def execute_chunk(body, finished):
     return b"chunked 1.0,%d,%d\n" % (len(m), len(body)) + m + body
 
 
+# What reghivedump asks for in its getinfo reply by default (required_fields).
+# With --required-only the stream carries just those of them that the events
+# have, plus _chunked_idx, as splunkd sends them to a command that declared
+# required_fields.
+REQUIRED_FIELDS = ["process_name", "Image", "NewProcessName", "process_path", "process",
+                   "cmd_line", "CommandLine", "Process_Command_Line", "dest_device_id",
+                   "dest", "Computer", "host", "dest_user_id", "user", "User",
+                   "SubjectUserName", "original_file_name", "OriginalFileName"]
+
+
 def generate(out, events, chunk_size, bytes_per_event, seed, match_rate, near_rate,
-             command="reghivedump", progress=False):
+             command="reghivedump", progress=False, required_only=False):
     rng = random.Random(seed)
     compact = bytes_per_event is not None and bytes_per_event < 600
     fields = COMPACT_FIELDS if compact else FULL_FIELDS
+    if required_only:
+        fields = [f for f in fields if f in REQUIRED_FIELDS] + ["_chunked_idx"]
     header = make_header(fields).encode()
     t0 = 1714567890.0
     sidecar = {"format": 1, "events": events, "chunk_size": chunk_size,
                "bytes_per_event_target": bytes_per_event, "seed": seed,
                "match_rate": match_rate, "near_rate": near_rate,
-               "profile": "compact" if compact else "full", "fields": len(fields),
+               "profile": ("compact" if compact else "full") + ("-required" if required_only else ""),
+               "fields": len(fields),
                "chunks": [], "match_serials": []}
     tmp = out + ".tmp"
     largest = 0
@@ -432,14 +446,14 @@ def generate(out, events, chunk_size, bytes_per_event, seed, match_rate, near_ra
                 pad = 0
                 if bytes_per_event is not None:
                     target = int(bytes_per_event * (0.8 + 0.4 * rng.random()))
-                    base = build_row(e, fields, compact, rng, 0)
+                    base = build_row(e, fields, compact, rng, 0, i)
                     # padding element overhead ('<Data Name=''ParentCommandLine''>' ... or <P></P>)
                     over = 1 if compact else 46
                     pad = target - len(base.encode()) - over
                     if pad <= 0:
                         rows.append(base)
                         continue
-                rows.append(build_row(e, fields, compact, rng, pad))
+                rows.append(build_row(e, fields, compact, rng, pad, i))
             body = header + "".join(rows).encode()
             done += n
             c = execute_chunk(body, ci == nchunks - 1)
@@ -473,10 +487,13 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--match-rate", type=float, default=0.001)
     ap.add_argument("--near-rate", type=float, default=0.002)
+    ap.add_argument("--required-only", action="store_true",
+                    help="send only the fields reghivedump declares in required_fields, "
+                         "plus _chunked_idx")
     ap.add_argument("--progress", action="store_true")
     a = ap.parse_args(argv)
     s = generate(a.out, a.events, a.chunk_size, a.bytes_per_event, a.seed,
-                 a.match_rate, a.near_rate, progress=a.progress)
+                 a.match_rate, a.near_rate, progress=a.progress, required_only=a.required_only)
     print("%s: %d events in %d chunks, %d bytes (%.0f B/event row), largest chunk %d bytes, %d matches"
           % (a.out, s["events"], len(s["chunks"]), s["bytes"], s["row_bytes_mean"],
              s["largest_chunk_bytes"], s["matches"]))
