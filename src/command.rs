@@ -21,7 +21,8 @@ pub fn run<R: BufRead, W: Write, L: Write>(input: R, mut output: W, mut log: L) 
             if !matches!(e, Error::Output(_)) {
                 // Best effort: if splunkd cannot read this either, stderr still tells.
                 let reply = protocol::error_reply(&e.to_string());
-                let _ = framing::write_chunk(&mut output, &reply, b"").and_then(|()| output.flush());
+                let _ =
+                    framing::write_chunk(&mut output, &reply, b"").and_then(|()| output.flush());
             }
             let _ = writeln!(log, "reghivedump: error: {e}");
             1
@@ -55,7 +56,11 @@ fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Resul
             return Err(Error::Sequence("a second getinfo request arrived"));
         };
         let annotator = annotator.get_or_insert_with(|| {
-            Annotator::new(Detector::new(config.mode), config.fields.clone(), config.filter)
+            Annotator::new(
+                Detector::new(config.mode),
+                config.fields.clone(),
+                config.filter,
+            )
         });
         let reply = annotator.plan(&chunk.body)?;
         let metadata = protocol::execute_reply(finished);

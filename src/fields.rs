@@ -2,9 +2,10 @@
 //!
 //! Events reach the command from many sources: the CIM Endpoint data model (`process_name`,
 //! `process`, `dest`, `user`), raw Sysmon (`Image`, `CommandLine`, `Computer`, `User`),
-//! Security 4688 (`NewProcessName`, `SubjectUserName`) and Splunk's own analytics schema
-//! (`dest_device_id`, `dest_user_id`). For each role the first non-empty field wins, so
-//! one search can mix sources.
+//! Security 4688 (`NewProcessName`, or `New_Process_Name` in classic WinEventLog, and
+//! `SubjectUserName`), Splunk's own analytics schema
+//! (`dest_device_id`, `dest_user_id`) and exports such as OTRF's (`Hostname`). For each
+//! role the first non-empty field wins, so one search can mix sources.
 
 /// Field names (or, once resolved against a header, column positions) for each role.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -52,9 +53,14 @@ impl Default for FieldMap {
     fn default() -> Self {
         Roles {
             process_name: names(&["process_name"]),
-            image: names(&["Image", "NewProcessName", "process_path"]),
+            image: names(&[
+                "Image",
+                "NewProcessName",
+                "New_Process_Name",
+                "process_path",
+            ]),
             cmd_line: names(&["process", "cmd_line", "CommandLine", "Process_Command_Line"]),
-            dest: names(&["dest_device_id", "dest", "Computer", "host"]),
+            dest: names(&["dest_device_id", "dest", "Computer", "Hostname", "host"]),
             user: names(&["dest_user_id", "user", "User", "SubjectUserName"]),
             original_file_name: names(&["original_file_name", "OriginalFileName"]),
         }
@@ -69,11 +75,18 @@ impl FieldMap {
         self.image = vec![field.to_string()];
     }
 
-    /// Every field name any role reads, once each, in role order: what the command
-    /// asks splunkd for in `required_fields`.
-    pub fn all_names(&self) -> Vec<&str> {
+    /// Every field name the roles read, once each, in role order: what the command asks
+    /// splunkd for in `required_fields`. The original file name is read only by rules
+    /// that use it.
+    pub fn names(&self, original_file_name: bool) -> Vec<&str> {
+        let lists = self.lists();
+        let used = if original_file_name {
+            &lists[..]
+        } else {
+            &lists[..5]
+        };
         let mut out: Vec<&str> = Vec::new();
-        for name in self.lists().into_iter().flatten() {
+        for name in used.iter().copied().flatten() {
             if !out.contains(&name.as_str()) {
                 out.push(name);
             }
@@ -92,6 +105,16 @@ impl FieldMap {
             user: find(&self.user),
             original_file_name: find(&self.original_file_name),
         }
+    }
+}
+
+impl Columns {
+    /// Every column any role reads, once each.
+    pub fn indices(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 
@@ -161,15 +184,24 @@ mod tests {
     #[test]
     fn process_name_is_whole_but_image_is_reduced_to_its_basename() {
         let map = FieldMap::default();
-        let whole = [("process_name", "C:\\Windows\\reg.exe"), ("Image", "x\\cmd.exe")];
+        let whole = [
+            ("process_name", "C:\\Windows\\reg.exe"),
+            ("Image", "x\\cmd.exe"),
+        ];
         assert_eq!(
             map.event(lookup(&whole)).process_name,
             Some(&b"C:\\Windows\\reg.exe"[..])
         );
         let image = [("Image", "C:\\Windows\\System32\\reg.exe")];
-        assert_eq!(map.event(lookup(&image)).process_name, Some(&b"reg.exe"[..]));
+        assert_eq!(
+            map.event(lookup(&image)).process_name,
+            Some(&b"reg.exe"[..])
+        );
         let posix = [("process_path", "/usr/bin/reg.exe")];
-        assert_eq!(map.event(lookup(&posix)).process_name, Some(&b"reg.exe"[..]));
+        assert_eq!(
+            map.event(lookup(&posix)).process_name,
+            Some(&b"reg.exe"[..])
+        );
     }
 
     #[test]
@@ -177,17 +209,23 @@ mod tests {
         let mut map = FieldMap::default();
         map.set_process_name("proc");
         let pairs = [("process_name", "reg.exe"), ("proc", "D:\\tools\\REG.EXE")];
-        assert_eq!(map.event(lookup(&pairs)).process_name, Some(&b"REG.EXE"[..]));
-        assert_eq!(map.all_names()[0], "proc");
+        assert_eq!(
+            map.event(lookup(&pairs)).process_name,
+            Some(&b"REG.EXE"[..])
+        );
+        assert_eq!(map.names(false)[0], "proc");
     }
 
     #[test]
-    fn all_names_lists_each_field_once() {
-        let mut map = FieldMap::default();
-        map.dest = vec!["process".into()];
-        let names = map.all_names();
+    fn names_lists_each_field_once() {
+        let map = FieldMap {
+            dest: vec!["process".into()],
+            ..FieldMap::default()
+        };
+        let names = map.names(true);
         assert_eq!(names.iter().filter(|n| **n == "process").count(), 1);
         assert!(names.contains(&"OriginalFileName"));
+        assert!(!map.names(false).contains(&"OriginalFileName"));
     }
 
     #[test]

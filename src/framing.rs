@@ -47,9 +47,11 @@ pub enum FrameError {
         /// The limit.
         limit: u64,
     },
-    /// The input ended inside a chunk.
+    /// The input ended inside a header line.
+    TruncatedHeader,
+    /// The input ended inside a chunk's metadata or body.
     Truncated {
-        /// "header", "metadata" or "body".
+        /// "metadata" or "body".
         part: &'static str,
         /// Bytes expected.
         expected: u64,
@@ -66,13 +68,15 @@ impl fmt::Display for FrameError {
             FrameError::BadHeader(shown) => {
                 write!(f, "malformed chunk header {shown} (expected \"chunked 1.0,<metadata length>,<body length>\")")
             }
-            FrameError::TooLarge { part, claimed, limit } => write!(
+            FrameError::TooLarge {
+                part,
+                claimed,
+                limit,
+            } => write!(
                 f,
                 "chunk {part} length {claimed} exceeds the limit of {limit} bytes"
             ),
-            FrameError::Truncated { part: "header", .. } => {
-                f.write_str("input ended inside a chunk header")
-            }
+            FrameError::TruncatedHeader => f.write_str("input ended inside a chunk header"),
             FrameError::Truncated {
                 part,
                 expected,
@@ -118,11 +122,7 @@ impl<R: BufRead> ChunkReader<R> {
             return Err(if n as u64 == MAX_HEADER_LEN {
                 FrameError::BadHeader(shown(&self.line))
             } else {
-                FrameError::Truncated {
-                    part: "header",
-                    expected: 0,
-                    received: n as u64,
-                }
+                FrameError::TruncatedHeader
             });
         }
         let (meta_len, body_len) =
@@ -145,7 +145,10 @@ impl<R: BufRead> ChunkReader<R> {
             if buf.is_empty() {
                 return Ok(false);
             }
-            let skip = buf.iter().take_while(|&&b| b == b'\r' || b == b'\n').count();
+            let skip = buf
+                .iter()
+                .take_while(|&&b| b == b'\r' || b == b'\n')
+                .count();
             let more = skip < buf.len();
             self.inner.consume(skip);
             if more {
@@ -175,10 +178,7 @@ fn read_exact_into<R: Read>(
 ) -> Result<(), FrameError> {
     buf.clear();
     buf.reserve(len.min(MAX_RESERVE) as usize);
-    let received = reader
-        .take(len)
-        .read_to_end(buf)
-        .map_err(FrameError::Io)? as u64;
+    let received = reader.take(len).read_to_end(buf).map_err(FrameError::Io)? as u64;
     if received != len {
         return Err(FrameError::Truncated {
             part,
@@ -215,9 +215,9 @@ fn parse_len(field: &[u8]) -> Option<u64> {
     if digits.is_empty() || digits.len() > 19 || !digits.iter().all(u8::is_ascii_digit) {
         return None;
     }
-    digits
-        .iter()
-        .try_fold(0u64, |n, &d| n.checked_mul(10)?.checked_add(u64::from(d - b'0')))
+    digits.iter().try_fold(0u64, |n, &d| {
+        n.checked_mul(10)?.checked_add(u64::from(d - b'0'))
+    })
 }
 
 /// A bad header as it may be shown to a user: printable ASCII only, at most 40 bytes.
@@ -249,7 +249,9 @@ pub fn write_chunk<W: Write>(out: &mut W, metadata: &[u8], body: &[u8]) -> io::R
 mod tests {
     use super::*;
 
-    fn read_all(input: &[u8]) -> Result<Vec<(Vec<u8>, Vec<u8>)>, FrameError> {
+    type Chunks = Vec<(Vec<u8>, Vec<u8>)>;
+
+    fn read_all(input: &[u8]) -> Result<Chunks, FrameError> {
         let mut reader = ChunkReader::new(input);
         let mut chunk = Chunk::default();
         let mut out = Vec::new();
@@ -343,7 +345,7 @@ mod tests {
         assert!(matches!(read_all(&long), Err(FrameError::BadHeader(_))));
         assert!(matches!(
             read_all(b"chunked 1.0,2"),
-            Err(FrameError::Truncated { part: "header", .. })
+            Err(FrameError::TruncatedHeader)
         ));
     }
 
@@ -385,7 +387,10 @@ mod tests {
         let err = read_all(b"\x01GET / HTTP/1.1 and a great deal more text than that\n")
             .unwrap_err()
             .to_string();
-        assert!(err.starts_with("malformed chunk header \"\\x01GET / HTTP/1.1"), "{err}");
+        assert!(
+            err.starts_with("malformed chunk header \"\\x01GET / HTTP/1.1"),
+            "{err}"
+        );
         assert!(err.contains("...\""), "{err}");
     }
 
@@ -393,6 +398,9 @@ mod tests {
     fn writes_exact_chunks() {
         let mut out = Vec::new();
         write_chunk(&mut out, b"{\"finished\":true}", "\u{e17}\n".as_bytes()).unwrap();
-        assert_eq!(out, "chunked 1.0,17,4\n{\"finished\":true}\u{e17}\n".as_bytes());
+        assert_eq!(
+            out,
+            "chunked 1.0,17,4\n{\"finished\":true}\u{e17}\n".as_bytes()
+        );
     }
 }

@@ -114,7 +114,7 @@ impl Config {
     /// are dropped, and splunkd can only merge withheld fields back into rows it gets
     /// back, so a filtering command must receive (and return) whole events.
     pub fn required_fields(&self) -> Option<Vec<&str>> {
-        (!self.filter).then(|| self.fields.all_names())
+        (!self.filter).then(|| self.fields.names(self.mode.reads_original_file_name()))
     }
 }
 
@@ -164,7 +164,13 @@ mod tests {
 
     #[test]
     fn booleans_take_splunk_spellings() {
-        for (word, want) in [("t", true), ("TRUE", true), ("1", true), ("no", false), ("F", false)] {
+        for (word, want) in [
+            ("t", true),
+            ("TRUE", true),
+            ("1", true),
+            ("no", false),
+            ("F", false),
+        ] {
             let config = Config::from_search_args(&[format!("filter={word}")]).unwrap();
             assert_eq!(config.filter, want, "{word}");
         }

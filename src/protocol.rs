@@ -70,7 +70,11 @@ impl fmt::Display for MetadataError {
                 "chunk metadata has an unexpected shape (line {line}, column {column})"
             ),
             MetadataError::Action(Some(action)) => {
-                write!(f, "unsupported action '{}' in chunk metadata", action.escape_debug())
+                write!(
+                    f,
+                    "unsupported action '{}' in chunk metadata",
+                    action.escape_debug()
+                )
             }
             MetadataError::Action(None) => f.write_str("chunk metadata has no action"),
         }
@@ -82,11 +86,12 @@ impl std::error::Error for MetadataError {}
 impl Request {
     /// Parses request metadata.
     pub fn parse(metadata: &[u8]) -> Result<Request, MetadataError> {
-        let raw: RawRequest = serde_json::from_slice(metadata).map_err(|e| MetadataError::Json {
-            line: e.line(),
-            column: e.column(),
-            syntax: e.is_syntax() || e.is_eof(),
-        })?;
+        let raw: RawRequest =
+            serde_json::from_slice(metadata).map_err(|e| MetadataError::Json {
+                line: e.line(),
+                column: e.column(),
+                syntax: e.is_syntax() || e.is_eof(),
+            })?;
         match raw.action.as_deref() {
             Some("getinfo") => Ok(Request::Getinfo {
                 args: raw.searchinfo.map(|s| s.args).unwrap_or_default(),
@@ -179,7 +184,8 @@ mod tests {
 
     #[test]
     fn errors_never_quote_the_metadata() {
-        let secret = br#"{"action":"getinfo","searchinfo":{"session_key":"s3cr3t","args":"s3cr3t"}}"#;
+        let secret =
+            br#"{"action":"getinfo","searchinfo":{"session_key":"s3cr3t","args":"s3cr3t"}}"#;
         let err = Request::parse(secret).unwrap_err();
         assert!(!err.to_string().contains("s3cr3t"), "{err}");
         assert_eq!(
@@ -187,10 +193,14 @@ mod tests {
             "chunk metadata has an unexpected shape (line 1, column 72)"
         );
         let err = Request::parse(b"{\"action\":\"getinfo\",s3cr3t").unwrap_err();
-        assert!(err.to_string().starts_with("chunk metadata is not valid JSON"));
+        assert!(err
+            .to_string()
+            .starts_with("chunk metadata is not valid JSON"));
         assert!(!err.to_string().contains("s3cr3t"));
         assert_eq!(
-            Request::parse(br#"{"action":"dance"}"#).unwrap_err().to_string(),
+            Request::parse(br#"{"action":"dance"}"#)
+                .unwrap_err()
+                .to_string(),
             "unsupported action 'dance' in chunk metadata"
         );
         assert_eq!(

@@ -21,6 +21,11 @@ impl Mode {
     /// Every mode's name, for messages.
     pub const NAMES: &'static str = "exact";
 
+    /// Whether the rule reads the PE original file name.
+    pub fn reads_original_file_name(self) -> bool {
+        false
+    }
+
     /// The option value that selects this mode.
     pub fn name(self) -> &'static str {
         match self {
@@ -212,7 +217,11 @@ mod tests {
         let cases = [
             ("reg.exe", r"reg save HKLM\sam %temp%\sam", true),
             ("REG.EXE", r"REG SAVE hklm\SaM C:\x", true),
-            ("c:\\windows\\system32\\reg.exe", r"reg save HKLM\sam x", false),
+            (
+                "c:\\windows\\system32\\reg.exe",
+                r"reg save HKLM\sam x",
+                false,
+            ),
             ("reg.exe", r#"reg "save" HKLM\SAM x"#, false),
             ("reg.exe", r"reg export HKLM\sam x", false),
             ("reg.exe", r"reg save HKLM\\SAM x", false),
@@ -223,7 +232,11 @@ mod tests {
                 true,
             ),
             ("powershell.exe", r"reg save HKLM\sam x", false),
-            ("cmd.exe", r"cmd /c reg save HKEY_LOCAL_MACHINE\Security s", true),
+            (
+                "cmd.exe",
+                r"cmd /c reg save HKEY_LOCAL_MACHINE\Security s",
+                true,
+            ),
         ];
         for (name, line, want) in cases {
             assert_eq!(exact(name, line).is_some(), want, "{name} / {line}");
@@ -242,9 +255,19 @@ mod tests {
     fn a_missing_name_or_command_line_never_matches() {
         let d = Detector::new(Mode::Exact);
         let line = Some(&b"reg save HKLM\\SAM x"[..]);
-        assert!(d.detect(&Event { cmd_line: line, ..Event::default() }).is_none());
+        assert!(d
+            .detect(&Event {
+                cmd_line: line,
+                ..Event::default()
+            })
+            .is_none());
         let name = Some(&b"reg.exe"[..]);
-        assert!(d.detect(&Event { process_name: name, ..Event::default() }).is_none());
+        assert!(d
+            .detect(&Event {
+                process_name: name,
+                ..Event::default()
+            })
+            .is_none());
     }
 
     #[test]

@@ -8,7 +8,7 @@ use std::str::FromStr;
 
 use serde_json::Value as Json;
 
-use crate::annotate::{self, Value, FIELD_NAMES};
+use crate::annotate::{self, Value, FIELDS};
 use crate::fields::FieldMap;
 use crate::options::Config;
 use crate::rule::{Detection, Detector};
@@ -145,6 +145,7 @@ pub fn scan<W: Write>(
     match format {
         Format::Jsonl => {}
         Format::Csv => write_csv(out, &config.fields, &hits)?,
+        Format::Table if hits.is_empty() => {}
         Format::Table => write_table(out, &config.fields, &hits).map_err(ScanError::Output)?,
     }
     out.flush().map_err(ScanError::Output)?;
@@ -225,16 +226,16 @@ fn read_events(
 fn annotation(fields: &FieldMap, hit: &Hit) -> Vec<(&'static str, Json)> {
     let event = fields.event(|name| lookup(&hit.fields, name));
     let text = |b: &[u8]| Json::String(String::from_utf8_lossy(b).into_owned());
-    FIELD_NAMES
+    FIELDS
         .iter()
         .zip(annotate::annotate(&hit.detection, &event))
-        .map(|(name, value)| {
+        .map(|(field, value)| {
             let json = match value {
                 Value::Text(t) => text(&t),
                 Value::Number(n) => Json::from(n),
                 Value::List(items) => Json::Array(items.iter().map(|i| text(i)).collect()),
             };
-            (*name, json)
+            (field.name, json)
         })
         .collect()
 }
@@ -294,14 +295,26 @@ fn write_csv<W: Write>(out: &mut W, fields: &FieldMap, hits: &[Hit]) -> Result<(
 }
 
 fn write_table<W: Write>(out: &mut W, fields: &FieldMap, hits: &[Hit]) -> io::Result<()> {
+    // Control characters (a line break inside a command line) would break the layout.
     let shown = |v: Option<&[u8]>| {
-        String::from_utf8_lossy(v.unwrap_or(b"-"))
-            .chars()
-            .flat_map(char::escape_debug)
-            .collect::<String>()
+        let mut text = String::new();
+        for c in String::from_utf8_lossy(v.unwrap_or(b"-")).chars() {
+            if c.is_control() {
+                text.extend(c.escape_default());
+            } else {
+                text.push(c);
+            }
+        }
+        text
     };
     let mut rows = vec![[
-        "SOURCE", "DEST", "USER", "PROCESS", "VARIANT", "HIVES", "COMMAND LINE",
+        "SOURCE",
+        "DEST",
+        "USER",
+        "PROCESS",
+        "VARIANT",
+        "HIVES",
+        "COMMAND LINE",
     ]
     .map(String::from)];
     for hit in hits {

@@ -1,1 +1,9 @@
+//! Tests that drive the real binary: through a fake splunkd (protocol mode) and on the
+//! command line (`scan`).
 
+mod corpus;
+mod errors;
+mod protocol;
+mod recordings;
+mod scan;
+mod util;
