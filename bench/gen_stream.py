@@ -397,29 +397,23 @@ def execute_chunk(body, finished):
     return b"chunked 1.0,%d,%d\n" % (len(m), len(body)) + m + body
 
 
-# What reghivedump asks for in its getinfo reply by default (required_fields).
-# With --required-only the stream carries just those of them that the events
-# have, plus _chunked_idx, as splunkd sends them to a command that declared
-# required_fields.
-REQUIRED_FIELDS = ["process_name", "Image", "NewProcessName", "process_path", "process",
-                   "cmd_line", "CommandLine", "Process_Command_Line", "dest_device_id",
-                   "dest", "Computer", "host", "dest_user_id", "user", "User",
-                   "SubjectUserName", "original_file_name", "OriginalFileName"]
-
-
 def generate(out, events, chunk_size, bytes_per_event, seed, match_rate, near_rate,
-             command="reghivedump", progress=False, required_only=False):
+             command="reghivedump", progress=False, only_fields=None):
+    """only_fields: the field names a command declared in required_fields; the
+    stream then carries those of them that the events have, plus _chunked_idx,
+    as splunkd sends them to such a command."""
     rng = random.Random(seed)
     compact = bytes_per_event is not None and bytes_per_event < 600
     fields = COMPACT_FIELDS if compact else FULL_FIELDS
-    if required_only:
-        fields = [f for f in fields if f in REQUIRED_FIELDS] + ["_chunked_idx"]
+    if only_fields is not None:
+        fields = [f for f in fields if f in only_fields] + ["_chunked_idx"]
     header = make_header(fields).encode()
     t0 = 1714567890.0
     sidecar = {"format": 1, "events": events, "chunk_size": chunk_size,
                "bytes_per_event_target": bytes_per_event, "seed": seed,
                "match_rate": match_rate, "near_rate": near_rate,
-               "profile": ("compact" if compact else "full") + ("-required" if required_only else ""),
+               "profile": ("compact" if compact else "full") + ("-required" if only_fields else ""),
+               "field_names": fields,
                "fields": len(fields),
                "chunks": [], "match_serials": []}
     tmp = out + ".tmp"
@@ -487,13 +481,14 @@ def main(argv=None):
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--match-rate", type=float, default=0.001)
     ap.add_argument("--near-rate", type=float, default=0.002)
-    ap.add_argument("--required-only", action="store_true",
-                    help="send only the fields reghivedump declares in required_fields, "
+    ap.add_argument("--only-fields", metavar="A,B,...",
+                    help="send only these fields (as declared in a command's required_fields) "
                          "plus _chunked_idx")
     ap.add_argument("--progress", action="store_true")
     a = ap.parse_args(argv)
     s = generate(a.out, a.events, a.chunk_size, a.bytes_per_event, a.seed,
-                 a.match_rate, a.near_rate, progress=a.progress, required_only=a.required_only)
+                 a.match_rate, a.near_rate, progress=a.progress,
+                 only_fields=a.only_fields.split(",") if a.only_fields else None)
     print("%s: %d events in %d chunks, %d bytes (%.0f B/event row), largest chunk %d bytes, %d matches"
           % (a.out, s["events"], len(s["chunks"]), s["bytes"], s["row_bytes_mean"],
              s["largest_chunk_bytes"], s["matches"]))

@@ -23,6 +23,7 @@ Usage: python3 bench/run.py [--quick] [--bin PATH] [--repeat N] [--out FILE]
 
 import argparse
 import csv
+import hashlib
 import io
 import json
 import mmap
@@ -48,6 +49,7 @@ csv.field_size_limit(1 << 30)
 
 HEADER_RE = re.compile(rb"chunked\s+1\.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
 IO_STEP = 1 << 20
+PIPE_SIZE = 0   # 0: the system's default pipe buffer; else F_SETPIPE_SZ on every pipe
 
 
 class ProtocolError(Exception):
@@ -70,14 +72,16 @@ DEFAULT_CONFIGS = ["10k", "100k", "1M", "100k-0.2KB", "100k-4KB", "100k-required
 QUICK_CONFIGS = ["10k", "100k-0.2KB"]
 
 
-def stream_path(events, bpe, chunk_size, seed, required_only):
-    name = "ev%d_bpe%s_cs%d_seed%d%s.bin" % (events, bpe or "natural", chunk_size, seed,
-                                             "_required" if required_only else "")
+def stream_path(events, bpe, chunk_size, seed, only_fields):
+    tag = ""
+    if only_fields is not None:
+        tag = "_only" + hashlib.sha1(",".join(only_fields).encode()).hexdigest()[:10]
+    name = "ev%d_bpe%s_cs%d_seed%d%s.bin" % (events, bpe or "natural", chunk_size, seed, tag)
     return os.path.join(WORK, "streams", name)
 
 
-def ensure_stream(events, bpe, chunk_size, seed, required_only=False):
-    path = stream_path(events, bpe, chunk_size, seed, required_only)
+def ensure_stream(events, bpe, chunk_size, seed, only_fields=None):
+    path = stream_path(events, bpe, chunk_size, seed, only_fields)
     meta_path = path + ".json"
     if os.path.exists(path) and os.path.exists(meta_path):
         with open(meta_path) as f:
@@ -88,7 +92,7 @@ def ensure_stream(events, bpe, chunk_size, seed, required_only=False):
     log("generating %s ..." % os.path.relpath(path, ROOT))
     t = time.perf_counter()
     meta = gen_stream.generate(path, events, chunk_size, bpe, seed, 0.001, 0.002,
-                               required_only=required_only)
+                               only_fields=only_fields)
     log("  %d bytes, %d matches, %.1f s" % (meta["bytes"], meta["matches"], time.perf_counter() - t))
     return path, meta
 
@@ -126,10 +130,14 @@ class Child:
                                   stderr=self.err, bufsize=0, close_fds=True)
         self.fin = self.p.stdin.fileno()
         self.fout = self.p.stdout.fileno()
+        set_pipe_size(self.fin, self.fout)
         os.set_blocking(self.fin, False)
         os.set_blocking(self.fout, False)
         self.poll = select.poll()
         self.pending = bytearray()   # reply bytes read past the previous reply
+        # One reply buffer, reused: a fresh 100 MB buffer per reply would make the
+        # driver page-fault inside the timed exchange.
+        self.rbuf = bytearray()
 
     def exchange(self, req):
         """Write one request chunk and read exactly one complete reply chunk.
@@ -156,7 +164,9 @@ class Child:
                 if m:
                     hdr_len = m.end()
                     need = int(m.group(1)) + int(m.group(2))
-                    reply = bytearray(need)
+                    if len(self.rbuf) < need:
+                        self.rbuf = bytearray(need)
+                    reply = memoryview(self.rbuf)[:need]
                     have = head[hdr_len:hdr_len + need]
                     reply[:len(have)] = have
                     got = len(have)
@@ -189,7 +199,7 @@ class Child:
                 else:
                     try:
                         if got < need:
-                            n = os.readv(fout, [memoryview(reply)[got:]])
+                            n = os.readv(fout, [reply[got:]])
                         else:
                             extra = os.read(fout, 65536)
                             n = len(extra)
@@ -212,8 +222,7 @@ class Child:
                                 % len(self.pending))
         hdr = HEADER_RE.match(head)
         ml = int(hdr.group(1))
-        mv = memoryview(reply)
-        return bytes(mv[:ml]), mv[ml:]
+        return bytes(reply[:ml]), reply[ml:]
 
     def finish(self):
         """Close stdin, require EOF with no further output, reap with rusage."""
@@ -240,6 +249,8 @@ def run_protocol(name, argv, buf, chunks, meta, verify, logdir):
     c = Child(argv, stderr_path)
     timed = 0.0
     t_mark = c.t_spawn
+    dcpu = 0.0                      # the driver's own CPU inside the timed intervals
+    c_mark = time.process_time()
     served = 0
     checker = verify(meta) if verify else None
     try:
@@ -248,10 +259,12 @@ def run_protocol(name, argv, buf, chunks, meta, verify, logdir):
             rmeta, body = c.exchange(req)
             now = time.perf_counter()
             timed += now - t_mark
+            dcpu += time.process_time() - c_mark
             if checker:
                 checker(req, req_meta, rmeta, body)
             served += 1
             t_mark = time.perf_counter()
+            c_mark = time.process_time()
         # The child is alive and blocked reading stdin: its high-water RSS is
         # final.  (ru_maxrss from wait4 would also count the parent's RSS at
         # fork time, inherited up to exec.)
@@ -273,7 +286,14 @@ def run_protocol(name, argv, buf, chunks, meta, verify, logdir):
     if checker:
         checker.done()
     return {"wall": timed, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm,
-            "replies": served}
+            "replies": served, "driver_cpu": dcpu}
+
+
+def set_pipe_size(*fds):
+    if PIPE_SIZE:
+        import fcntl
+        for fd in fds:
+            fcntl.fcntl(fd, 1031, PIPE_SIZE)  # F_SETPIPE_SZ
 
 
 def read_hwm(pid):
@@ -290,6 +310,7 @@ def run_cat_stream(buf):
     p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
     t0 = time.perf_counter()
     fin, fout = p.stdin.fileno(), p.stdout.fileno()
+    set_pipe_size(fin, fout)
     os.set_blocking(fin, False)
     os.set_blocking(fout, False)
     poll = select.poll()
@@ -329,7 +350,8 @@ def run_cat_stream(buf):
     p.stdout.close()
     if got != total:
         raise ProtocolError("cat moved %d of %d bytes" % (got, total))
-    return {"wall": t, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm, "replies": 0}
+    return {"wall": t, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm, "replies": 0,
+            "driver_cpu": None}
 
 
 # --------------------------------------------------------------------------
@@ -523,7 +545,7 @@ def machine():
                 break
     return {"nproc": os.cpu_count(), "cpu": cpu, "mem": mem,
             "kernel": platform.release(), "python": platform.python_version(),
-            "pipe": "%d KiB" % (fcntl_pipe_size() // 1024)}
+            "pipe": "%d KiB" % ((PIPE_SIZE or fcntl_pipe_size()) // 1024)}
 
 
 def fcntl_pipe_size():
@@ -581,6 +603,8 @@ def median(xs):
 def report(args, mach, results, start, cmdline, commit):
     L = []
     w = L.append
+    w("# Benchmark results\n")
+    w("Written by `bench/run.py`; [README.md](README.md) says what each number measures.\n")
     w("## Machine\n")
     w("- `nproc`: %s; CPU: %s; memory: %s; Linux %s; Python %s; pipe buffer %s"
       % (mach["nproc"], mach["cpu"], mach["mem"], mach["kernel"], mach["python"], mach["pipe"]))
@@ -589,12 +613,13 @@ def report(args, mach, results, start, cmdline, commit):
     w("- run: `%s`" % cmdline)
     w("- timings: best (fastest) of %d interleaved repeats, median in brackets; the machine is "
       "shared, and load from others only ever adds time, so ratios and bars use the best runs; "
-      "CPU = child user+sys (median); "
+      "CPU = child user+sys (median); driver CPU = the Python driver's own CPU while it moves "
+      "the bytes (median); "
       "peak RSS = child's VmHWM read just before its stdin is closed. MB = 10^6 bytes." % args.repeat)
     w("")
     w("## Throughput\n")
-    w("| stream | events | B/event | chunks (largest) | candidate | wall s [median] | events/s | MB/s | CPU s | ns/event | peak RSS MiB |")
-    w("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|")
+    w("| stream | events | B/event | chunks (largest) | candidate | wall s [median] | events/s | MB/s | CPU s | driver CPU s | ns/event | peak RSS MiB |")
+    w("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         meta = r["meta"]
         for cand in ("reghivedump", "splunklib", "floor", "cat", "cat-stream"):
@@ -602,7 +627,7 @@ def report(args, mach, results, start, cmdline, commit):
             if runs is None:
                 continue
             if isinstance(runs, str):
-                w("| %s | %s | %.0f | %d (%.1f MB) | %s | %s | | | | | |"
+                w("| %s | %s | %.0f | %d (%.1f MB) | %s | %s | | | | | | |"
                   % (r["name"], fmt_int(meta["events"]), meta["row_bytes_mean"], len(meta["chunks"]),
                      meta["largest_chunk_bytes"] / 1e6, cand, runs))
                 continue
@@ -610,11 +635,12 @@ def report(args, mach, results, start, cmdline, commit):
             wall = min(x["wall"] for x in runs)
             cpu = median([x["cpu"] for x in runs])
             rss = max(x["rss_kib"] for x in runs) / 1024
-            w("| %s | %s | %.0f | %d (%.1f MB) | %s | %.3f [%.3f] | %s | %.0f | %.3f | %.0f | %.1f |"
+            dc = [x["driver_cpu"] for x in runs if x.get("driver_cpu") is not None]
+            w("| %s | %s | %.0f | %d (%.1f MB) | %s | %.3f [%.3f] | %s | %.0f | %.3f | %s | %.0f | %.1f |"
               % (r["name"], fmt_int(meta["events"]), meta["row_bytes_mean"], len(meta["chunks"]),
                  meta["largest_chunk_bytes"] / 1e6, cand, wall, best,
                  fmt_int(meta["events"] / wall), meta["bytes"] / wall / 1e6, cpu,
-                 wall / meta["events"] * 1e9, rss))
+                 "%.3f" % median(dc) if dc else "", wall / meta["events"] * 1e9, rss))
     w("")
     w("## Ratios and bars\n")
     w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
@@ -677,26 +703,40 @@ def report(args, mach, results, start, cmdline, commit):
         r = by[name]
         return min(x["wall"] for x in r["runs"]["reghivedump"]) / r["meta"]["bytes"] * 1e9
 
+    def cpu_ev(name):
+        r = by[name]
+        return median([x["cpu"] for x in r["runs"]["reghivedump"]]) / r["meta"]["events"] * 1e9
+
+    def vs(name, other):
+        r = by[name]
+        o = r["runs"].get(other)
+        if not isinstance(o, list):
+            return None
+        return min(x["wall"] for x in r["runs"]["reghivedump"]) / min(x["wall"] for x in o)
+
     lin = []
     ev_names = [n for n in ("10k", "100k", "1M") if n in by]
     if len(ev_names) > 1:
-        lin.append("- events: reghivedump ns/event at %s: %s (same event size; constant means linear in events)"
-                   % (", ".join(ev_names), ", ".join("%.0f" % ns_ev(n) for n in ev_names)))
+        lin.append("- events (same ~1.5 KB event), at %s: wall ns/event %s; CPU ns/event %s; "
+                   "time ÷ floor %s. Flat means linear in events."
+                   % (", ".join(ev_names), ", ".join("%.0f" % ns_ev(n) for n in ev_names),
+                      ", ".join("%.0f" % cpu_ev(n) for n in ev_names),
+                      ", ".join("%.2f" % (vs(n, "floor") or 0) for n in ev_names)))
     b_names = [n for n in ("100k-0.2KB", "100k", "100k-4KB") if n in by]
     if len(b_names) > 1:
-        lin.append("- bytes: reghivedump ns/input byte at %s: %s; ns/event %s"
+        lin.append("- bytes, at %s: wall ns/input byte %s; CPU ns/input byte %s; wall ns/event %s"
                    % (", ".join("%s (%.0f B/event)" % (n, by[n]["meta"]["row_bytes_mean"]) for n in b_names),
                       ", ".join("%.2f" % ns_b(n) for n in b_names),
+                      ", ".join("%.2f" % (cpu_ev(n) * by[n]["meta"]["events"] / by[n]["meta"]["bytes"])
+                                for n in b_names),
                       ", ".join("%.0f" % ns_ev(n) for n in b_names)))
-        if len(b_names) >= 2:
-            xs = [by[n]["meta"]["bytes"] / by[n]["meta"]["events"] for n in b_names]
-            ys = [ns_ev(n) for n in b_names]
+        xs = [by[n]["meta"]["bytes"] / by[n]["meta"]["events"] for n in b_names]
+        for label, f in (("wall", ns_ev), ("CPU", cpu_ev)):
+            ys = [f(n) for n in b_names]
             mx, my = statistics.mean(xs), statistics.mean(ys)
-            sxx = sum((x - mx) ** 2 for x in xs)
-            b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sxx
-            a = my - b * mx
-            lin.append("- least-squares fit over those streams: time per event ≈ %.0f ns + %.3f ns × bytes"
-                       % (a, b))
+            b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            lin.append("- least-squares fit over those streams, %s: time per event ≈ %.0f ns + %.3f ns × bytes"
+                       % (label, my - b * mx, b))
     if lin:
         w("## Linearity\n")
         L.extend(lin)
@@ -715,6 +755,8 @@ def report(args, mach, results, start, cmdline, commit):
                     "`true` (spawn and exit, no I/O)" if k == "true" else k,
                     median(xs) * 1e3, xs[int(len(xs) * 0.9) - 1 if len(xs) > 1 else 0] * 1e3, xs[0] * 1e3))
         med = median(start["reghivedump"]) * 1e3
+        diff = median([a - b for a, b in zip(start["reghivedump"], start["true"])]) * 1e3
+        w("| reghivedump − `true`, paired runs | %.2f | | |" % diff)
         w("")
         w("reghivedump getinfo reply: `%s`. Bar (well under 5 ms): %.2f ms, %s; %.2f ms above `true`."
           % (start["reghivedump_reply"], med, "pass" if med < 5 else "**FAIL**",
@@ -751,6 +793,9 @@ def main():
     ap.add_argument("--match-field", default="detection_name",
                     help="reply column that is non-empty on flagged events")
     ap.add_argument("--candidates", default="reghivedump,splunklib,floor,cat,cat-stream")
+    ap.add_argument("--pipe-size", type=int, default=0,
+                    help="set every pipe's buffer to this many bytes (default: the system's, "
+                         "64 KiB on Linux)")
     ap.add_argument("--out", help="also write the markdown report to this file")
     args = ap.parse_args()
     if args.quick:
@@ -761,6 +806,8 @@ def main():
         if n not in CONFIGS:
             ap.error("unknown stream %r" % n)
     cands = args.candidates.split(",")
+    global PIPE_SIZE
+    PIPE_SIZE = args.pipe_size
     CommandCheck.match_field = args.match_field
 
     if args.bin:
@@ -783,11 +830,26 @@ def main():
     logdir = os.path.join(WORK, "logs")
     os.makedirs(logdir, exist_ok=True)
 
+    # The fields the command asks splunkd for, from its own getinfo reply.
+    probe_path, _ = ensure_stream(10, None, args.chunk_size, args.seed)
+    with open(probe_path, "rb") as f:
+        data = f.read()
+    gi = index_chunks(data)[0]
+    getinfo_req = data[gi[0]:gi[0] + gi[1]]
+    required = None
+    if any(CONFIGS[n][2] for n in names):
+        _, reply = getinfo_once(bin_argv, getinfo_req)
+        required = json.loads(reply).get("required_fields")
+        if not required:
+            log("the command declares no required_fields: skipping the required-fields stream")
+            names = [n for n in names if not CONFIGS[n][2]]
+
     results = []
     failed = False
     for name in names:
         events, bpe, required_only = CONFIGS[name]
-        path, meta = ensure_stream(events, bpe, args.chunk_size, args.seed, required_only)
+        path, meta = ensure_stream(events, bpe, args.chunk_size, args.seed,
+                                   required if required_only else None)
         with open(path, "rb") as f:
             buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
         chunks = index_chunks(buf)
@@ -832,12 +894,8 @@ def main():
     start = None
     if "reghivedump" in cands and args.startup_runs:
         log("startup: %d getinfo-only runs" % args.startup_runs)
-        with open(ensure_stream(10, None, args.chunk_size, args.seed)[0], "rb") as f:
-            data = f.read()
-        gi = index_chunks(data)[0]
-        req = data[gi[0]:gi[0] + gi[1]]
         try:
-            start = startup(bin_argv, sl_argv, req, args.startup_runs,
+            start = startup(bin_argv, sl_argv, getinfo_req, args.startup_runs,
                             min(20, args.startup_runs) if sl_argv else 0)
         except ProtocolError as e:
             log("  FAILED: %s" % e)
