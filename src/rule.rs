@@ -12,6 +12,7 @@ use extended::ExtendedRule;
 
 mod extended;
 mod normalize;
+mod prefilter;
 
 /// Which rule to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
