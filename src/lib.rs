@@ -14,6 +14,7 @@
 pub mod annotate;
 pub mod cli;
 pub mod command;
+pub mod csvscan;
 pub mod error;
 pub mod fields;
 pub mod framing;

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use serde_json::Value as Json;
 
-use crate::annotate::{self, Value, FIELD_NAMES};
+use crate::annotate::{self, Value, FIELDS};
 use crate::fields::FieldMap;
 use crate::options::Config;
 use crate::rule::{Detection, Detector};
@@ -251,16 +251,16 @@ fn xml_event(line: &[u8]) -> Result<Fields, String> {
 fn annotation(fields: &FieldMap, hit: &Hit) -> Vec<(&'static str, Json)> {
     let event = fields.event(|name| lookup(&hit.fields, name));
     let text = |b: &[u8]| Json::String(String::from_utf8_lossy(b).into_owned());
-    FIELD_NAMES
+    FIELDS
         .iter()
         .zip(annotate::annotate(&hit.detection, &event))
-        .map(|(name, value)| {
+        .map(|(field, value)| {
             let json = match value {
                 Value::Text(t) => text(&t),
                 Value::Number(n) => Json::from(n),
                 Value::List(items) => Json::Array(items.iter().map(|i| text(i)).collect()),
             };
-            (*name, json)
+            (field.name, json)
         })
         .collect()
 }

@@ -2,7 +2,7 @@
 
 use crate::util::*;
 
-const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","Hostname","host","dest_user_id","user","User","SubjectUserName"]}"#;
+const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","New_Process_Name","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","Hostname","host","dest_user_id","user","User","SubjectUserName"]}"#;
 
 fn empty_cells() -> String {
     ",".repeat(ANNOTATION_COLUMNS)
