@@ -68,11 +68,11 @@ impl ExtendedRule {
     /// The branch that matches an event and the hives it names, or `None`.
     pub fn detect(&self, event: &Event) -> Option<(Variant, Hives)> {
         let line = event.cmd_line?;
+        let process = Process::of(event);
         // A renamed regedit.exe may export without any word the quick test looks for.
-        if line.is_ascii() && !may_match(line) && !Process::of(event).regedit {
+        if line.is_ascii() && !may_match(line) && !process.regedit {
             return None;
         }
-        let process = Process::of(event);
         let text = normalize(line);
         let mut found = Found::default();
         found.scan(words(&text), Some(process));
