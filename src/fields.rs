@@ -96,15 +96,7 @@ impl FieldMap {
 
     /// Finds each named field with `position`; fields that are absent are left out.
     pub fn resolve(&self, position: impl Fn(&str) -> Option<usize>) -> Columns {
-        let find = |list: &[String]| list.iter().filter_map(|n| position(n)).collect();
-        Roles {
-            process_name: find(&self.process_name),
-            image: find(&self.image),
-            cmd_line: find(&self.cmd_line),
-            dest: find(&self.dest),
-            user: find(&self.user),
-            original_file_name: find(&self.original_file_name),
-        }
+        self.filter_map(|name| position(name))
     }
 }
 
@@ -116,14 +108,15 @@ impl Columns {
         let mut used: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
         used.sort_unstable();
         used.dedup();
-        let renumbered = self.map(|i| used.partition_point(|&u| u < *i));
+        let renumbered = self.filter_map(|i| Some(used.partition_point(|&u| u < *i)));
         (used, renumbered)
     }
 }
 
 impl<K> Roles<K> {
-    fn map<T>(&self, f: impl Fn(&K) -> T) -> Roles<T> {
-        let all = |list: &[K]| list.iter().map(&f).collect();
+    /// The same roles with each key replaced by `f`'s value, or left out where it is `None`.
+    fn filter_map<T>(&self, f: impl Fn(&K) -> Option<T>) -> Roles<T> {
+        let all = |list: &[K]| list.iter().filter_map(&f).collect();
         Roles {
             process_name: all(&self.process_name),
             image: all(&self.image),
