@@ -40,9 +40,11 @@ pub fn main(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
         None => {
             let stdout = io::stdout().lock();
+            // Smaller than a reply's batch of rows, so those go straight to the pipe
+            // (see `records::Reply::write_to`); the buffer only gathers the small pieces.
             command::run(
                 io::stdin().lock(),
-                BufWriter::with_capacity(1 << 20, stdout),
+                BufWriter::with_capacity(64 << 10, stdout),
                 io::stderr().lock(),
             )
         }

@@ -53,14 +53,17 @@ impl<'a> Scanner<'a> {
             if body.get(p) == Some(&b'"') {
                 p += 1;
                 loop {
-                    p += memchr(b'"', &body[p..]).ok_or(Unterminated)? + 1;
+                    p += find(&body[p..], |b| b == b'"', |s| memchr(b'"', s))
+                        .ok_or(Unterminated)?
+                        + 1;
                     if body.get(p) != Some(&b'"') {
                         break;
                     }
                     p += 1;
                 }
             }
-            p += memchr3(b',', b'\r', b'\n', &body[p..]).unwrap_or(end - p);
+            let is_end = |b| b == b',' || b == b'\r' || b == b'\n';
+            p += find(&body[p..], is_end, |s| memchr3(b',', b'\r', b'\n', s)).unwrap_or(end - p);
             fields.push(field_start..p);
             match body.get(p) {
                 Some(b',') => p += 1,
@@ -76,6 +79,25 @@ impl<'a> Scanner<'a> {
                 }
             }
         }
+    }
+}
+
+/// How many bytes are looked at one by one before handing the search to `memchr`: most
+/// fields are short, and a plain loop finds their end before `memchr` would have started.
+const SHORT: usize = 16;
+
+/// The position of the first byte of `haystack` that `is_match`, using `search` (the same
+/// test, vectorised) beyond the first [`SHORT`] bytes.
+#[inline(always)]
+fn find(
+    haystack: &[u8],
+    is_match: impl Fn(u8) -> bool,
+    search: impl Fn(&[u8]) -> Option<usize>,
+) -> Option<usize> {
+    let head = haystack.len().min(SHORT);
+    match haystack[..head].iter().position(|&b| is_match(b)) {
+        Some(i) => Some(i),
+        None => search(&haystack[head..]).map(|i| i + head),
     }
 }
 

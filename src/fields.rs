@@ -109,16 +109,31 @@ impl FieldMap {
 }
 
 impl Columns {
-    /// Every column any role reads, once each.
-    pub fn indices(&self) -> Vec<usize> {
-        let mut out: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
-        out.sort_unstable();
-        out.dedup();
-        out
+    /// The columns any role reads, once each in ascending order, and the same roles
+    /// renumbered to positions in that list: a row's values can then be gathered into a
+    /// short array and found by position, without searching.
+    pub fn compact(&self) -> (Vec<usize>, Columns) {
+        let mut used: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
+        used.sort_unstable();
+        used.dedup();
+        let renumbered = self.map(|i| used.partition_point(|&u| u < *i));
+        (used, renumbered)
     }
 }
 
 impl<K> Roles<K> {
+    fn map<T>(&self, f: impl Fn(&K) -> T) -> Roles<T> {
+        let all = |list: &[K]| list.iter().map(&f).collect();
+        Roles {
+            process_name: all(&self.process_name),
+            image: all(&self.image),
+            cmd_line: all(&self.cmd_line),
+            dest: all(&self.dest),
+            user: all(&self.user),
+            original_file_name: all(&self.original_file_name),
+        }
+    }
+
     fn lists(&self) -> [&Vec<K>; 6] {
         [
             &self.process_name,
@@ -226,6 +241,17 @@ mod tests {
         assert_eq!(names.iter().filter(|n| **n == "process").count(), 1);
         assert!(names.contains(&"OriginalFileName"));
         assert!(!map.names(false).contains(&"OriginalFileName"));
+    }
+
+    #[test]
+    fn compact_renumbers_columns_to_positions_in_the_used_list() {
+        let header = ["x", "CommandLine", "Image", "y", "process", "User"];
+        let cols = FieldMap::default().resolve(|n| header.iter().position(|h| *h == n));
+        let (used, compact) = cols.compact();
+        assert_eq!(used, [1, 2, 4, 5]);
+        assert_eq!(compact.cmd_line, [2, 0]);
+        assert_eq!(compact.image, [1]);
+        assert_eq!(compact.user, [3]);
     }
 
     #[test]

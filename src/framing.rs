@@ -21,7 +21,8 @@ pub const MAX_BODY_LEN: u64 = 1 << 30;
 const MAX_HEADER_LEN: u64 = 128;
 
 /// Up to this many bytes are reserved ahead of a read; larger bodies grow as bytes
-/// actually arrive, so memory follows the data, never the claim.
+/// actually arrive, so memory follows the data, never the claim. The reservation is
+/// exact: a body a little larger than the last must not double the buffer.
 const MAX_RESERVE: u64 = 64 << 20;
 
 /// One chunk. The buffers are reused from chunk to chunk to avoid reallocating.
@@ -177,7 +178,7 @@ fn read_exact_into<R: Read>(
     buf: &mut Vec<u8>,
 ) -> Result<(), FrameError> {
     buf.clear();
-    buf.reserve(len.min(MAX_RESERVE) as usize);
+    buf.reserve_exact(len.min(MAX_RESERVE) as usize);
     let received = reader.take(len).read_to_end(buf).map_err(FrameError::Io)? as u64;
     if received != len {
         return Err(FrameError::Truncated {

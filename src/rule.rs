@@ -1,6 +1,10 @@
 //! The detection rule: does an event dump a credential-bearing registry hive?
 //!
 //! The rule sees only an [`Event`]'s values; it knows nothing of Splunk, CSV or files.
+//!
+//! Exact mode is the published rule, below. Extended mode (`extended`) first dismisses
+//! most lines with a quick test (`prefilter`), then undoes obfuscation (`normalize`)
+//! and matches the structure of a dump; the published rule then only names the variant.
 
 use std::fmt;
 use std::str::FromStr;
@@ -12,6 +16,7 @@ use extended::ExtendedRule;
 
 mod extended;
 mod normalize;
+mod prefilter;
 
 /// Which rule to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]

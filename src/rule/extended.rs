@@ -17,6 +17,7 @@
 use regex::bytes::{Regex, RegexBuilder};
 
 use super::normalize::{inner_words, is_compound, normalize, words};
+use super::prefilter::may_match;
 use super::{Hives, Variant};
 use crate::fields::{basename, Event};
 
@@ -43,16 +44,9 @@ const COPIERS: [&[u8]; 17] = [
     b"wbadmin",
 ];
 
-/// Words that must occur, once `^`, `"` and `'` are skipped, before the rule can
-/// match: every branch needs one of them. A line with `:~` (a cmd.exe substring, which
-/// may hide a word) always passes.
-const NEEDED: [&str; 4] = ["save", "export", "config", "regedit"];
-
 /// The compiled extended rule.
 #[derive(Debug)]
 pub struct ExtendedRule {
-    /// A cheap test that rejects most ASCII command lines before any normalisation.
-    prefilter: Regex,
     /// A hive file, `...\config\SAM` or `...\config\RegBack\SAM`, and the shadow-copy
     /// device it is read from, if any, in the same word.
     hive_file: Regex,
@@ -61,28 +55,13 @@ pub struct ExtendedRule {
 impl ExtendedRule {
     /// Compiles the rule.
     pub fn new() -> Self {
-        let spread = NEEDED
-            .iter()
-            .map(|word| {
-                let letters: Vec<String> = word.chars().map(String::from).collect();
-                letters.join(r#"[\^"']*"#)
-            })
-            .chain([":~".to_string()])
-            .collect::<Vec<_>>()
-            .join("|");
-        let build = |pattern: &str, case_insensitive| {
-            RegexBuilder::new(pattern)
-                .unicode(false)
-                .case_insensitive(case_insensitive)
-                .build()
-                .expect("the rule's patterns are valid")
-        };
         ExtendedRule {
-            prefilter: build(&spread, true),
-            hive_file: build(
+            hive_file: RegexBuilder::new(
                 r"(harddiskvolumeshadowcopy[^ \x1f]*)?[\\/]config[\\/]+(?:regback[\\/]+)?(sam|security|system)(?:[^a-z0-9_.]|$)",
-                false,
-            ),
+            )
+            .unicode(false)
+            .build()
+            .expect("the rule's patterns are valid"),
         }
     }
 
@@ -90,7 +69,8 @@ impl ExtendedRule {
     pub fn detect(&self, event: &Event) -> Option<(Variant, Hives)> {
         let line = event.cmd_line?;
         let process = Process::of(event);
-        if line.is_ascii() && !process.regedit && !self.prefilter.is_match(line) {
+        // A renamed regedit.exe may export without any word the quick test looks for.
+        if line.is_ascii() && !may_match(line) && !process.regedit {
             return None;
         }
         let text = normalize(line);
@@ -99,7 +79,9 @@ impl ExtendedRule {
         if let Some(verdict) = found.verdict() {
             return Some(verdict);
         }
-        if found.reg_load {
+        // The pattern starts with an optional part, so the regex engine has no literal
+        // to look for first: looking for `config` here keeps most lines off it.
+        if found.reg_load || !text.windows(6).any(|w| w == b"config") {
             return None;
         }
         let mut hives = Hives::default();
@@ -127,7 +109,7 @@ impl Process {
             [event.process_name, event.original_file_name]
                 .into_iter()
                 .flatten()
-                .any(|p| is_program(p, name))
+                .any(|p| program(p).eq_ignore_ascii_case(name))
         };
         Process {
             reg: is(b"reg"),
@@ -170,24 +152,28 @@ impl Found {
         } else {
             Regedit::Idle
         };
-        let mut before: [&[u8]; 2] = [b"", b""];
+        // The two words before this one, and the programs they name.
+        let mut before: [(&[u8], &[u8]); 2] = [(b"", b""); 2];
         for (i, word) in words.enumerate() {
+            let program = program(word);
             if process.is_some() && is_compound(word) {
                 self.scan(inner_words(word), None);
             }
-            if let Some(hives) = sensitive_key(word).filter(|_| is_verb(before[1])) {
-                // The program's own arguments 1 and 2, or 0 and 1 when the command
-                // line of a reg.exe process was logged without its program.
-                if process.is_some() && (i == 2 || (i == 1 && own.reg)) {
-                    self.shape.insert(hives);
-                } else if is_program(before[0], b"reg") {
-                    self.wrapper.insert(hives);
+            if is_verb(before[1].0) {
+                if let Some(hives) = sensitive_key(word) {
+                    // The program's own arguments 1 and 2, or 0 and 1 when the command
+                    // line of a reg.exe process was logged without its program.
+                    if process.is_some() && (i == 2 || (i == 1 && own.reg)) {
+                        self.shape.insert(hives);
+                    } else if before[0].1 == b"reg" {
+                        self.wrapper.insert(hives);
+                    }
                 }
             }
-            if is_program(before[1], b"reg") && word == b"load" {
+            if before[1].1 == b"reg" && word == b"load" {
                 self.reg_load = true;
             }
-            if COPIERS.iter().any(|c| is_program(word, c)) {
+            if COPIERS.contains(&program) {
                 self.copier = true;
             }
             regedit = match regedit {
@@ -204,10 +190,10 @@ impl Found {
                 }
                 _ => Regedit::Idle,
             };
-            if is_program(word, b"regedit") {
+            if program == b"regedit" {
                 regedit = Regedit::Program;
             }
-            before = [before[1], word];
+            before = [before[1], (word, program)];
         }
     }
 
@@ -242,15 +228,14 @@ fn is_export_switch(word: &[u8]) -> bool {
     matches!(word, b"/e" | b"-e" | b"/a" | b"-a")
 }
 
-/// Whether a word or a process name names the program `name` (given without `.exe`),
-/// in any ASCII case, with or without a directory and the `.exe` extension.
-fn is_program(word: &[u8], name: &[u8]) -> bool {
+/// The program a word or a process name names: its last path component without a
+/// `.exe` extension in any case. A normalised word is lower-case already.
+fn program(word: &[u8]) -> &[u8] {
     let base = basename(word);
-    let stem = match base.len().checked_sub(4) {
+    match base.len().checked_sub(4) {
         Some(n) if base[n..].eq_ignore_ascii_case(b".exe") => &base[..n],
         _ => base,
-    };
-    stem.eq_ignore_ascii_case(name)
+    }
 }
 
 /// The hive a registry key lies in, if it is credential-bearing: `SAM` or `SECURITY`
@@ -633,17 +618,6 @@ mod tests {
                 None,
             ),
         ]);
-    }
-
-    #[test]
-    fn the_prefilter_passes_every_spelling_of_the_needed_words() {
-        let rule = ExtendedRule::new();
-        for line in [r#"s^a"v'e"#, "EXPORT", "c^onfig", r#"reg"edit"#] {
-            assert!(rule.prefilter.is_match(line.as_bytes()), "{line}");
-        }
-        assert!(!rule
-            .prefilter
-            .is_match(b"svchost.exe -k netsvcs -p -s Schedule"));
     }
 
     #[test]

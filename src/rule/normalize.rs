@@ -35,23 +35,26 @@ pub const QUOTED_SPACE: u8 = 0x1f;
 /// Runs in time linear in the line's length.
 pub fn normalize(line: &[u8]) -> Vec<u8> {
     let text: Cow<str> = String::from_utf8_lossy(line);
+    let bytes = text.as_bytes();
     let mut out = Writer {
-        out: Vec::with_capacity(text.len()),
+        out: Vec::with_capacity(bytes.len()),
         quoted: false,
         backslashes: 0,
     };
-    let mut rest: &str = &text;
-    while let Some(c) = rest.chars().next() {
-        if c == '%' {
-            if let Some(len) = empty_substring(rest) {
-                rest = &rest[len..];
-                continue;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        if b.is_ascii() {
+            match empty_substring(&bytes[i..]) {
+                Some(len) => i += len,
+                None => {
+                    out.push_ascii(b);
+                    i += 1;
+                }
             }
-        }
-        rest = &rest[c.len_utf8()..];
-        if c.is_ascii() {
-            out.push(c);
         } else {
+            let c = text[i..].chars().next().expect("a character starts here");
+            i += c.len_utf8();
             decompose_compatible(c, |d| {
                 if let Some(folded) = fold(d) {
                     out.push(folded);
@@ -66,15 +69,18 @@ pub fn normalize(line: &[u8]) -> Vec<u8> {
 /// such as `%windir:~0,0%`: it always expands to nothing, so it can split a word
 /// without changing it. Only the variable's name is scanned, and it ends at the next
 /// `%`, so a line is still read in linear time.
-fn empty_substring(text: &str) -> Option<usize> {
-    let body = &text[1..];
-    let end = body.find(|c: char| c == '%' || c.is_whitespace())?;
-    let (name, offset) = body[..end].split_once(":~")?;
-    let offset = offset.strip_suffix(",0")?;
-    let digits = offset.strip_prefix('-').unwrap_or(offset);
-    let valid =
-        !name.is_empty() && !digits.is_empty() && digits.bytes().all(|b| b.is_ascii_digit());
-    (valid && body[end..].starts_with('%')).then_some(end + 2)
+fn empty_substring(text: &[u8]) -> Option<usize> {
+    let body = text.strip_prefix(b"%")?;
+    let end = body
+        .iter()
+        .position(|&b| b == b'%' || b.is_ascii_whitespace())?;
+    let inside = &body[..end];
+    let split = inside.windows(2).position(|w| w == b":~")?;
+    let (name, offset) = (&inside[..split], &inside[split + 2..]);
+    let offset = offset.strip_suffix(b",0")?;
+    let digits = offset.strip_prefix(b"-").unwrap_or(offset);
+    let valid = !name.is_empty() && !digits.is_empty() && digits.iter().all(u8::is_ascii_digit);
+    (valid && body[end] == b'%').then_some(end + 2)
 }
 
 /// The words of a normalised line, as its program's argument parser sees them.
@@ -104,29 +110,40 @@ struct Writer {
 
 impl Writer {
     fn push(&mut self, c: char) {
+        if c.is_ascii() {
+            self.push_ascii(c as u8);
+        } else if c.is_whitespace() {
+            self.push_ascii(b' ');
+        } else {
+            self.backslashes = 0;
+            let mut buf = [0; 4];
+            self.out
+                .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
+        }
+    }
+
+    fn push_ascii(&mut self, b: u8) {
         let escaped = self.backslashes % 2 == 1;
-        self.backslashes = if c == '\\' { self.backslashes + 1 } else { 0 };
-        match c {
-            '^' | '\'' => {}
-            '"' if escaped => {}
-            '"' => self.quoted = !self.quoted,
-            c if is_separator(c) => self.out.push(if self.quoted { QUOTED_SPACE } else { b' ' }),
-            c if c.is_ascii() => self.out.push(c.to_ascii_lowercase() as u8),
-            c => {
-                let mut buf = [0; 4];
-                self.out
-                    .extend_from_slice(c.encode_utf8(&mut buf).as_bytes());
-            }
+        self.backslashes = if b == b'\\' { self.backslashes + 1 } else { 0 };
+        match b {
+            b'^' | b'\'' => {}
+            b'"' if escaped => {}
+            b'"' => self.quoted = !self.quoted,
+            b if is_separator(b) => self.out.push(if self.quoted { QUOTED_SPACE } else { b' ' }),
+            b => self.out.push(b.to_ascii_lowercase()),
         }
     }
 }
 
-/// Whitespace (and control characters, [`QUOTED_SPACE`] among them) and the
+/// ASCII whitespace and control characters ([`QUOTED_SPACE`] among them), and the
 /// characters with which cmd.exe and PowerShell separate commands or group them.
-fn is_separator(c: char) -> bool {
-    c.is_whitespace()
-        || c.is_ascii_control()
-        || matches!(c, '&' | '|' | '<' | '>' | ';' | '(' | ')' | '{' | '}')
+/// Other Unicode whitespace is mapped to a space before.
+fn is_separator(b: u8) -> bool {
+    b <= b' '
+        || matches!(
+            b,
+            0x7f | b'&' | b'|' | b'<' | b'>' | b';' | b'(' | b')' | b'{' | b'}'
+        )
 }
 
 /// One character of a compatibility decomposition: `None` to drop it, else what it
