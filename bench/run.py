@@ -2,8 +2,10 @@
 """Throughput benchmark for reghivedump.
 
 Generates splunkd-like SCP v2 request streams (bench/gen_stream.py), drives
-each candidate with them the way splunkd does, checks every reply, and prints
-a markdown report (events/s, MB/s, peak RSS, ratios, startup cost).
+each candidate with them the way splunkd does (bench/drive.rs, compiled with
+rustc -O, moves the bytes and measures; this script checks its summary of every
+reply), and prints a markdown report (events/s, MB/s, peak RSS, ratios, startup
+cost).
 
 Candidates, on the same stream, in the same run (interleaved per repeat):
   reghivedump   the command under test (target/release/reghivedump by default)
@@ -22,15 +24,10 @@ Usage: python3 bench/run.py [--quick] [--bin PATH] [--repeat N] [--out FILE]
 """
 
 import argparse
-import csv
 import hashlib
-import io
 import json
-import mmap
 import os
 import platform
-import re
-import select
 import shutil
 import statistics
 import subprocess
@@ -45,11 +42,8 @@ SDK_VERSION = "2.1.1"
 sys.path.insert(0, HERE)
 import gen_stream  # noqa: E402
 
-csv.field_size_limit(1 << 30)
-
-HEADER_RE = re.compile(rb"chunked\s+1\.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
-IO_STEP = 1 << 20
 PIPE_SIZE = 0   # 0: the system's default pipe buffer; else F_SETPIPE_SZ on every pipe
+DRIVE = None    # the compiled bench/drive.rs
 
 
 class ProtocolError(Exception):
@@ -97,265 +91,73 @@ def ensure_stream(events, bpe, chunk_size, seed, only_fields=None):
     return path, meta
 
 
-def index_chunks(buf):
-    """[(offset, length, metadata dict)] of every chunk in a request stream."""
-    out = []
-    pos = 0
-    n = len(buf)
-    while pos < n:
-        m = HEADER_RE.match(buf, pos, min(n, pos + 64))
-        if not m:
-            raise ValueError("bad chunk header at offset %d" % pos)
-        ml, bl = int(m.group(1)), int(m.group(2))
-        start = m.end()
-        meta = json.loads(bytes(buf[start:start + ml]))
-        end = start + ml + bl
-        out.append((pos, end - pos, meta))
-        pos = end
-    return out
-
-
 # --------------------------------------------------------------------------
-# the driver
+# the driver (bench/drive.rs)
 
 def log(msg):
     print(msg, file=sys.stderr, flush=True)
 
 
-class Child:
-    def __init__(self, argv, stderr_path):
-        self.err = open(stderr_path, "wb")
-        self.t_spawn = time.perf_counter()
-        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                                  stderr=self.err, bufsize=0, close_fds=True)
-        self.fin = self.p.stdin.fileno()
-        self.fout = self.p.stdout.fileno()
-        set_pipe_size(self.fin, self.fout)
-        os.set_blocking(self.fin, False)
-        os.set_blocking(self.fout, False)
-        self.poll = select.poll()
-        self.pending = bytearray()   # reply bytes read past the previous reply
-        # One reply buffer, reused: a fresh 100 MB buffer per reply would make the
-        # driver page-fault inside the timed exchange.
-        self.rbuf = bytearray()
-
-    def exchange(self, req):
-        """Write one request chunk and read exactly one complete reply chunk.
-
-        stdout is drained while the request is written (a command that answers
-        before it has read the whole request, like cat, would otherwise
-        deadlock); the next request is only sent after this reply is complete.
-        Returns (metadata bytes, body memoryview)."""
-        fin, fout, poll = self.fin, self.fout, self.poll
-        written = 0
-        total = len(req)
-        poll.register(fout, select.POLLIN)
-        if total:
-            poll.register(fin, select.POLLOUT)
-        head = self.pending
-        self.pending = bytearray()
-        reply = None       # bytearray of metadata+body once the header is known
-        got = 0
-        need = -1
-        hdr_len = 0
-        while True:
-            if reply is None:
-                m = HEADER_RE.match(head)
-                if m:
-                    hdr_len = m.end()
-                    need = int(m.group(1)) + int(m.group(2))
-                    if len(self.rbuf) < need:
-                        self.rbuf = bytearray(need)
-                    reply = memoryview(self.rbuf)[:need]
-                    have = head[hdr_len:hdr_len + need]
-                    reply[:len(have)] = have
-                    got = len(have)
-                    extra = head[hdr_len + need:]
-                    if extra:
-                        self.pending = bytearray(extra)
-                elif len(head) > 64 or (b"\n" in head and not HEADER_RE.match(head)):
-                    raise ProtocolError("bad reply header %r" % bytes(head[:80]))
-            if reply is not None and got >= need and written >= total:
-                break
-            for fd, ev in poll.poll():
-                if fd == fin:
-                    try:
-                        written += os.write(fin, req[written:written + IO_STEP])
-                    except BlockingIOError:
-                        pass
-                    except BrokenPipeError:
-                        raise ProtocolError("child closed stdin after %d of %d request bytes"
-                                            % (written, total))
-                    if written >= total:
-                        poll.unregister(fin)
-                elif reply is None:
-                    try:
-                        data = os.read(fout, 65536)
-                    except BlockingIOError:
-                        continue
-                    if not data:
-                        raise ProtocolError("EOF on stdout before a reply (exit %s)" % self.p.poll())
-                    head += data
-                else:
-                    try:
-                        if got < need:
-                            n = os.readv(fout, [reply[got:]])
-                        else:
-                            extra = os.read(fout, 65536)
-                            n = len(extra)
-                            self.pending += extra
-                    except BlockingIOError:
-                        continue
-                    if n == 0:
-                        if got < need:
-                            raise ProtocolError("EOF on stdout inside a reply (%d of %d bytes)"
-                                                % (got, need))
-                        poll.unregister(fout)
-                        fout = -1
-                        continue
-                    if got < need:
-                        got += n
-        if fout != -1:
-            poll.unregister(fout)
-        if self.pending:
-            raise ProtocolError("%d bytes after a reply, before the next request"
-                                % len(self.pending))
-        hdr = HEADER_RE.match(head)
-        ml = int(hdr.group(1))
-        return bytes(reply[:ml]), reply[ml:]
-
-    def finish(self):
-        """Close stdin, require EOF with no further output, reap with rusage."""
-        self.p.stdin.close()
-        os.set_blocking(self.fout, True)
-        extra = b""
-        while True:
-            data = os.read(self.fout, 65536)
-            if not data:
-                break
-            extra += data
-        _, status, ru = os.wait4(self.p.pid, 0)
-        t_end = time.perf_counter()
-        self.p.returncode = os.waitstatus_to_exitcode(status)
-        self.p.stdout.close()
-        self.err.close()
-        return extra, self.p.returncode, ru, t_end
-
-
-def run_protocol(name, argv, buf, chunks, meta, verify, logdir):
-    """Drive one candidate over a whole stream.  Timing excludes the checks
-    done between exchanges (the child is blocked in read() then)."""
-    stderr_path = os.path.join(logdir, "%s.stderr" % name)
-    c = Child(argv, stderr_path)
-    timed = 0.0
-    t_mark = c.t_spawn
-    dcpu = 0.0                      # the driver's own CPU inside the timed intervals
-    c_mark = time.process_time()
-    served = 0
-    checker = verify(meta) if verify else None
-    try:
-        for off, ln, req_meta in chunks:
-            req = memoryview(buf)[off:off + ln]
-            rmeta, body = c.exchange(req)
-            now = time.perf_counter()
-            timed += now - t_mark
-            dcpu += time.process_time() - c_mark
-            if checker:
-                checker(req, req_meta, rmeta, body)
-            served += 1
-            t_mark = time.perf_counter()
-            c_mark = time.process_time()
-        # The child is alive and blocked reading stdin: its high-water RSS is
-        # final.  (ru_maxrss from wait4 would also count the parent's RSS at
-        # fork time, inherited up to exec.)
-        hwm = read_hwm(c.p.pid)
-        t_mark = time.perf_counter()
-        extra, code, ru, t_end = c.finish()
-        timed += t_end - t_mark
-    except Exception:
-        try:
-            c.p.kill()
-        except OSError:
-            pass
-        c.p.wait()
-        raise
-    if extra:
-        raise ProtocolError("%s wrote %d bytes after the last reply" % (name, len(extra)))
-    if code != 0:
-        raise ProtocolError("%s exited with %d (see %s)" % (name, code, stderr_path))
-    if checker:
-        checker.done()
-    return {"wall": timed, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm,
-            "replies": served, "driver_cpu": dcpu}
-
-
-def set_pipe_size(*fds):
+def drive(mode, path, argv, extra=()):
+    """Run bench/drive.rs in one mode over one stream; its JSON result."""
+    cmd = [DRIVE, mode, "--stream", path]
     if PIPE_SIZE:
-        import fcntl
-        for fd in fds:
-            fcntl.fcntl(fd, 1031, PIPE_SIZE)  # F_SETPIPE_SZ
+        cmd += ["--pipe-size", str(PIPE_SIZE)]
+    cmd += list(extra) + ["--"] + list(argv)
+    p = subprocess.run(cmd, stdout=subprocess.PIPE)
+    try:
+        res = json.loads(p.stdout)
+    except ValueError:
+        raise ProtocolError("driver exited with %d and no result" % p.returncode)
+    if "error" in res:
+        raise ProtocolError(res["error"])
+    return res
 
 
-def read_hwm(pid):
-    """Peak resident set size (VmHWM, KiB) of a live process."""
-    with open("/proc/%d/status" % pid) as f:
-        for line in f:
-            if line.startswith("VmHWM:"):
-                return int(line.split()[1])
-    raise ProtocolError("no VmHWM for pid %d" % pid)
+def run_protocol(name, argv, path, meta, verify, logdir):
+    """Drive one candidate over a whole stream, half-duplex, and check every reply.
+    The driver's clock stops while it summarises a reply (the child is blocked in
+    read() then); the checks here run after the child has exited."""
+    stderr_path = os.path.join(logdir, "%s.stderr" % name)
+    extra = ["--stderr", stderr_path]
+    if verify is CommandCheck:
+        extra += ["--csv", CommandCheck.match_field]
+    res = drive("protocol", path, argv, extra)
+    checker = verify(meta)
+    if res["replies"] != len(meta["chunks"]) + 1:
+        raise ProtocolError("%d replies for %d requests" % (res["replies"], len(meta["chunks"]) + 1))
+    for s in res["summaries"]:
+        checker(json.loads(s["request"]), s)
+    checker.done()
+    return {"wall": res["wall"], "cpu": res["user"] + res["sys"], "rss_kib": res["rss_kib"],
+            "replies": res["replies"], "driver_cpu": res["driver_cpu"]}
 
 
-def run_cat_stream(buf):
+def run_cat_stream(path, meta):
     """The whole stream through cat, writer and reader concurrent."""
-    p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
-    t0 = time.perf_counter()
-    fin, fout = p.stdin.fileno(), p.stdout.fileno()
-    set_pipe_size(fin, fout)
-    os.set_blocking(fin, False)
-    os.set_blocking(fout, False)
-    poll = select.poll()
-    poll.register(fin, select.POLLOUT)
-    poll.register(fout, select.POLLIN)
-    mv = memoryview(buf)
-    total = len(buf)
-    written = got = 0
-    sink = bytearray(1 << 20)
-    smv = memoryview(sink)
-    while got < total or written < total:
-        for fd, ev in poll.poll():
-            if fd == fin:
-                try:
-                    written += os.write(fin, mv[written:written + IO_STEP])
-                except BlockingIOError:
-                    pass
-                if written >= total:
-                    poll.unregister(fin)
-                    hwm = read_hwm(p.pid)
-                    p.stdin.close()
-            else:
-                try:
-                    n = os.readv(fout, [smv])
-                except BlockingIOError:
-                    continue
-                if n == 0:
-                    poll.unregister(fout)
-                    break
-                got += n
-    os.set_blocking(fout, True)
-    while os.read(fout, 65536):
-        got += 1
-    _, status, ru = os.wait4(p.pid, 0)
-    t = time.perf_counter() - t0
-    p.returncode = os.waitstatus_to_exitcode(status)
-    p.stdout.close()
-    if got != total:
-        raise ProtocolError("cat moved %d of %d bytes" % (got, total))
-    return {"wall": t, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm, "replies": 0,
-            "driver_cpu": None}
+    res = drive("stream", path, ["cat"])
+    if res["bytes_out"] != meta["bytes"]:
+        raise ProtocolError("cat moved %d of %d bytes" % (res["bytes_out"], meta["bytes"]))
+    return {"wall": res["wall"], "cpu": res["user"] + res["sys"], "rss_kib": res["rss_kib"],
+            "replies": 0, "driver_cpu": res["driver_cpu"]}
 
 
 # --------------------------------------------------------------------------
-# reply checks
+# reply checks, on the driver's summary of each reply:
+#   meta (reply metadata text), body_bytes, same_body (body == request body),
+#   same_chunk (metadata and body == the request's), and with --csv the body's
+#   csv: utf8, error, header, rows, ragged [row, cells], id_bad, id_runs
+#   [[first, count], ...] of _serial/_chunked_idx, match_rows (non-empty match field)
+
+def reply_meta(s):
+    try:
+        reply = json.loads(s["meta"])
+    except ValueError:
+        raise ProtocolError("reply metadata is not JSON: %r" % s["meta"][:200])
+    if not isinstance(reply, dict):
+        raise ProtocolError("reply metadata is not an object")
+    return reply
+
 
 class EchoCheck:
     """cat: every reply must be the request, byte for byte."""
@@ -363,9 +165,8 @@ class EchoCheck:
     def __init__(self, meta):
         pass
 
-    def __call__(self, req, req_meta, rmeta, body):
-        m = HEADER_RE.match(req)
-        if bytes(req[m.end():]) != rmeta + bytes(body):
+    def __call__(self, req_meta, s):
+        if not s["same_chunk"]:
             raise ProtocolError("cat echo differs from the request")
 
     def done(self):
@@ -378,13 +179,11 @@ class FloorCheck:
     def __init__(self, meta):
         pass
 
-    def __call__(self, req, req_meta, rmeta, body):
-        m = HEADER_RE.match(req)
-        ml = int(m.group(1))
-        reply = json.loads(rmeta)
+    def __call__(self, req_meta, s):
+        reply = reply_meta(s)
         if req_meta.get("action") == "execute" and reply.get("finished") != req_meta.get("finished"):
             raise ProtocolError("floor: finished not echoed")
-        if bytes(req[m.end() + ml:]) != bytes(body):
+        if not s["same_body"]:
             raise ProtocolError("floor: body differs from the request")
 
     def done(self):
@@ -393,9 +192,9 @@ class FloorCheck:
 
 class CommandCheck:
     """A streaming command: getinfo answered with a streaming type and no error;
-    one reply per execute request echoing `finished`; every input row comes back
-    once and in order (by _serial); the rows carrying `match_field` are exactly
-    the events the generator made to match."""
+    one reply per execute request echoing `finished`; a well-formed UTF-8 CSV
+    body; every input row comes back once and in order (by _serial); the rows
+    carrying `match_field` are exactly the events the generator made to match."""
 
     match_field = "detection_name"
 
@@ -406,13 +205,8 @@ class CommandCheck:
         self.matches = []
         self.rows = 0
 
-    def __call__(self, req, req_meta, rmeta, body):
-        try:
-            reply = json.loads(rmeta)
-        except ValueError:
-            raise ProtocolError("reply metadata is not JSON: %r" % rmeta[:200])
-        if not isinstance(reply, dict):
-            raise ProtocolError("reply metadata is not an object")
+    def __call__(self, req_meta, s):
+        reply = reply_meta(s)
         if "error" in reply:
             raise ProtocolError("reply carries an error: %r" % reply["error"])
         for level, text in reply.get("inspector", {}).get("messages", []):
@@ -423,7 +217,7 @@ class CommandCheck:
                 raise ProtocolError("getinfo reply type %r" % reply.get("type"))
             # required_fields is allowed: the benchmark sends every field anyway
             # (the worst case for the command).
-            if len(body):
+            if s["body_bytes"]:
                 raise ProtocolError("getinfo reply has a body")
             return
         if bool(reply.get("finished", False)) != bool(req_meta.get("finished", False)):
@@ -431,9 +225,12 @@ class CommandCheck:
                                 % (reply.get("finished"), req_meta.get("finished")))
         expect = self.meta["chunks"][self.chunk]
         self.chunk += 1
-        text = io.StringIO(bytes(body).decode("utf-8"), newline="")
-        rd = csv.reader(text)
-        header = next(rd, None)
+        c = s["csv"]
+        if not c["utf8"]:
+            raise ProtocolError("reply body is not UTF-8")
+        if "error" in c:
+            raise ProtocolError("reply body is not CSV: %s" % c["error"])
+        header = c["header"]
         if header is None:
             if expect:
                 raise ProtocolError("empty reply body for %d input rows" % expect)
@@ -441,24 +238,26 @@ class CommandCheck:
         # rows are identified by _serial, or by _chunked_idx (0.. within the chunk)
         # in a stream that carries only the required fields
         if "_serial" in header:
-            si, base = header.index("_serial"), 0
+            base = 0
         elif "_chunked_idx" in header:
-            si, base = header.index("_chunked_idx"), self.next_serial
+            base = self.next_serial
         else:
             raise ProtocolError("reply header has neither _serial nor _chunked_idx")
-        mi = header.index(self.match_field) if self.match_field in header else -1
-        n = 0
-        for row in rd:
-            if len(row) != len(header):
-                raise ProtocolError("row of %d cells under a header of %d" % (len(row), len(header)))
-            if base + int(row[si]) != self.next_serial:
-                raise ProtocolError("row _serial %s where %d was expected" % (row[si], self.next_serial))
-            if mi >= 0 and row[mi]:
-                self.matches.append(self.next_serial)
-            self.next_serial += 1
-            n += 1
+        if c["ragged"]:
+            row, cells = c["ragged"]
+            raise ProtocolError("row %d of %d cells under a header of %d" % (row, cells, len(header)))
+        if c["id_bad"] is not None:
+            raise ProtocolError("row %d has no integer _serial/_chunked_idx" % c["id_bad"])
+        n = c["rows"]
         if n != expect:
             raise ProtocolError("%d rows out for %d rows in" % (n, expect))
+        runs = c["id_runs"]
+        if n and (c["id_runs_truncated"] or len(runs) != 1 or runs[0] != [self.next_serial - base, n]):
+            raise ProtocolError("rows out of order: _serial runs %r..., expected [[%d, %d]]"
+                                % (runs[:3], self.next_serial - base, n))
+        if self.match_field in header:
+            self.matches += [self.next_serial + r for r in c["match_rows"]]
+        self.next_serial += n
         self.rows += n
 
     def done(self):
@@ -473,57 +272,17 @@ class CommandCheck:
 # --------------------------------------------------------------------------
 # startup
 
-def getinfo_once(argv, req):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, bufsize=0)
-    p.stdin.write(req)
-    head = b""
-    while True:
-        m = HEADER_RE.match(head)
-        if m:
-            break
-        d = p.stdout.read(256)
-        if not d:
-            raise ProtocolError("no getinfo reply from %s" % argv[0])
-        head += d
-    need = m.end() + int(m.group(1)) + int(m.group(2))
-    while len(head) < need:
-        d = p.stdout.read(need - len(head))
-        if not d:
-            raise ProtocolError("short getinfo reply from %s" % argv[0])
-        head += d
-    p.stdin.close()
-    rest = p.stdout.read()
-    code = p.wait()
-    t = time.perf_counter() - t0
-    p.stdout.close()
-    if code != 0 or rest:
-        raise ProtocolError("%s getinfo-only run: exit %d, %d stray bytes" % (argv[0], code, len(rest)))
-    return t, head[m.end():m.end() + int(m.group(1))]
+def getinfo_reply(argv, path):
+    """The command's getinfo reply metadata (a dict), from one getinfo-only run."""
+    return json.loads(drive("getinfo", path, argv, ["--runs", "1"])["reply"])
 
 
-def spawn_once(argv):
-    t0 = time.perf_counter()
-    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                         stderr=subprocess.DEVNULL, bufsize=0)
-    p.stdin.close()
-    p.stdout.read()
-    p.wait()
-    p.stdout.close()
-    return time.perf_counter() - t0
-
-
-def startup(bin_argv, sl_argv, req, runs, sl_runs):
-    res = {"true": [], "reghivedump": []}
-    reply = None
-    for _ in range(runs):   # interleaved, so both see the same background load
-        res["true"].append(spawn_once(["true"]))
-        t, reply = getinfo_once(bin_argv, req)
-        res["reghivedump"].append(t)
-    res["reghivedump_reply"] = reply.decode("utf-8", "replace")
+def startup(bin_argv, sl_argv, path, runs, sl_runs):
+    # interleaved with `true`, so both see the same background load
+    r = drive("getinfo", path, bin_argv, ["--runs", str(runs), "--baseline", "true"])
+    res = {"true": r["baseline"], "reghivedump": r["runs"], "reghivedump_reply": r["reply"]}
     if sl_argv and sl_runs:
-        res["splunklib"] = [getinfo_once(sl_argv, req)[0] for _ in range(sl_runs)]
+        res["splunklib"] = drive("getinfo", path, sl_argv, ["--runs", str(sl_runs)])["runs"]
     return res
 
 
@@ -573,11 +332,12 @@ def ensure_venv():
     return py
 
 
-def build_floor():
-    src = os.path.join(HERE, "echo_chunk.rs")
-    out = os.path.join(WORK, "echo_chunk")
+def build_rs(name):
+    """Compile bench/<name>.rs (std only, no crate) into target/bench/<name>."""
+    src = os.path.join(HERE, name + ".rs")
+    out = os.path.join(WORK, name)
     if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
-        log("rustc -O bench/echo_chunk.rs ...")
+        log("rustc -O bench/%s.rs ..." % name)
         os.makedirs(WORK, exist_ok=True)
         subprocess.run(["rustc", "-O", "--edition", "2021", src, "-o", out], check=True)
     return out
@@ -613,8 +373,8 @@ def report(args, mach, results, start, cmdline, commit):
     w("- run: `%s`" % cmdline)
     w("- timings: best (fastest) of %d interleaved repeats, median in brackets; the machine is "
       "shared, and load from others only ever adds time, so ratios and bars use the best runs; "
-      "CPU = child user+sys (median); driver CPU = the Python driver's own CPU while it moves "
-      "the bytes (median); "
+      "CPU = child user+sys (median); driver CPU = the driver's (`bench/drive.rs`) own CPU "
+      "while its clock runs (median); "
       "peak RSS = child's VmHWM read just before its stdin is closed. MB = 10^6 bytes." % args.repeat)
     w("")
     w("## Throughput\n")
@@ -825,21 +585,18 @@ def main():
     sl_py = ensure_venv() if "splunklib" in cands else None
     sl_argv = [sl_py, os.path.join(HERE, "splunklib_reghivedump.py")] if sl_py else None
     bin_argv = [bin_path]
-    floor_argv = [build_floor()] if "floor" in cands else None
+    floor_argv = [build_rs("echo_chunk")] if "floor" in cands else None
+    global DRIVE
+    DRIVE = build_rs("drive")
     cat = shutil.which("cat")
     logdir = os.path.join(WORK, "logs")
     os.makedirs(logdir, exist_ok=True)
 
     # The fields the command asks splunkd for, from its own getinfo reply.
     probe_path, _ = ensure_stream(10, None, args.chunk_size, args.seed)
-    with open(probe_path, "rb") as f:
-        data = f.read()
-    gi = index_chunks(data)[0]
-    getinfo_req = data[gi[0]:gi[0] + gi[1]]
     required = None
     if any(CONFIGS[n][2] for n in names):
-        _, reply = getinfo_once(bin_argv, getinfo_req)
-        required = json.loads(reply).get("required_fields")
+        required = getinfo_reply(bin_argv, probe_path).get("required_fields")
         if not required:
             log("the command declares no required_fields: skipping the required-fields stream")
             names = [n for n in names if not CONFIGS[n][2]]
@@ -850,11 +607,6 @@ def main():
         events, bpe, required_only = CONFIGS[name]
         path, meta = ensure_stream(events, bpe, args.chunk_size, args.seed,
                                    required if required_only else None)
-        with open(path, "rb") as f:
-            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
-        chunks = index_chunks(buf)
-        # touch every page once so the first candidate doesn't pay for the page cache
-        sum(memoryview(buf)[::4096])
         entry = {"name": name, "meta": meta, "runs": {}}
         plan = []
         for c in cands:
@@ -869,15 +621,15 @@ def main():
                 log("[%s] %s run %d/%d" % (name, c, rep + 1, args.repeat))
                 try:
                     if c == "reghivedump":
-                        res = run_protocol(c, bin_argv, buf, chunks, meta, CommandCheck, logdir)
+                        res = run_protocol(c, bin_argv, path, meta, CommandCheck, logdir)
                     elif c == "splunklib":
-                        res = run_protocol(c, sl_argv, buf, chunks, meta, CommandCheck, logdir)
+                        res = run_protocol(c, sl_argv, path, meta, CommandCheck, logdir)
                     elif c == "floor":
-                        res = run_protocol(c, floor_argv, buf, chunks, meta, FloorCheck, logdir)
+                        res = run_protocol(c, floor_argv, path, meta, FloorCheck, logdir)
                     elif c == "cat":
-                        res = run_protocol(c, [cat], buf, chunks, meta, EchoCheck, logdir)
+                        res = run_protocol(c, [cat], path, meta, EchoCheck, logdir)
                     elif c == "cat-stream":
-                        res = run_cat_stream(buf)
+                        res = run_cat_stream(path, meta)
                     else:
                         raise SystemExit("unknown candidate %r" % c)
                 except ProtocolError as e:
@@ -888,14 +640,13 @@ def main():
                 log("  %.3f s, %.0f events/s, peak RSS %.1f MiB"
                     % (res["wall"], events / res["wall"], res["rss_kib"] / 1024))
                 entry["runs"].setdefault(c, []).append(res)
-        buf.close()
         results.append(entry)
 
     start = None
     if "reghivedump" in cands and args.startup_runs:
         log("startup: %d getinfo-only runs" % args.startup_runs)
         try:
-            start = startup(bin_argv, sl_argv, getinfo_req, args.startup_runs,
+            start = startup(bin_argv, sl_argv, probe_path, args.startup_runs,
                             min(20, args.startup_runs) if sl_argv else 0)
         except ProtocolError as e:
             log("  FAILED: %s" % e)
