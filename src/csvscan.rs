@@ -53,17 +53,14 @@ impl<'a> Scanner<'a> {
             if body.get(p) == Some(&b'"') {
                 p += 1;
                 loop {
-                    p += find(&body[p..], |b| b == b'"', |s| memchr(b'"', s))
-                        .ok_or(Unterminated)?
-                        + 1;
+                    p += find(&body[p..], b"\"", |s| memchr(b'"', s)).ok_or(Unterminated)? + 1;
                     if body.get(p) != Some(&b'"') {
                         break;
                     }
                     p += 1;
                 }
             }
-            let is_end = |b| b == b',' || b == b'\r' || b == b'\n';
-            p += find(&body[p..], is_end, |s| memchr3(b',', b'\r', b'\n', s)).unwrap_or(end - p);
+            p += find(&body[p..], b",\r\n", |s| memchr3(b',', b'\r', b'\n', s)).unwrap_or(end - p);
             fields.push(field_start..p);
             match body.get(p) {
                 Some(b',') => p += 1,
@@ -82,51 +79,91 @@ impl<'a> Scanner<'a> {
     }
 }
 
-/// How many bytes are looked at one by one before handing the search to `memchr`: most
-/// fields are short, and a plain loop finds their end before `memchr` would have started.
-const SHORT: usize = 16;
+/// How many bytes are looked at here before the search is handed to `memchr`: most fields
+/// are short, and a word-at-a-time test finds their end before `memchr` would have
+/// started.
+const SHORT: usize = 32;
 
-/// The position of the first byte of `haystack` that `is_match`, using `search` (the same
-/// test, vectorised) beyond the first [`SHORT`] bytes.
+const ONES: u64 = 0x0101_0101_0101_0101;
+const HIGHS: u64 = 0x8080_8080_8080_8080;
+
+/// A word with the top bit set in every byte of `word` (read little-endian) that equals
+/// `b`, and possibly in bytes after such a byte: the lowest set bit is exact.
 #[inline(always)]
-fn find(
-    haystack: &[u8],
-    is_match: impl Fn(u8) -> bool,
-    search: impl Fn(&[u8]) -> Option<usize>,
-) -> Option<usize> {
-    let head = haystack.len().min(SHORT);
-    match haystack[..head].iter().position(|&b| is_match(b)) {
-        Some(i) => Some(i),
-        None => search(&haystack[head..]).map(|i| i + head),
-    }
+fn equal_bytes(word: u64, b: u8) -> u64 {
+    let x = word ^ (ONES * u64::from(b));
+    x.wrapping_sub(ONES) & !x & HIGHS
 }
 
-/// The value of a field from its raw bytes: quotes removed and `""` turned into `"`.
-/// Borrows when nothing needs unescaping, which is nearly always.
+/// The position of the first byte of `haystack` in `set`, testing eight bytes at a time
+/// over the first [`SHORT`] bytes and leaving the rest to `search`, which must look for
+/// the same bytes.
+#[inline(always)]
+fn find(haystack: &[u8], set: &[u8], search: impl Fn(&[u8]) -> Option<usize>) -> Option<usize> {
+    let mut i = 0;
+    while i < SHORT {
+        let Some(chunk) = haystack.get(i..i + 8) else {
+            return haystack[i..]
+                .iter()
+                .position(|b| set.contains(b))
+                .map(|j| i + j);
+        };
+        let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+        let hits = set.iter().fold(0, |m, &b| m | equal_bytes(word, b));
+        if hits != 0 {
+            return Some(i + hits.trailing_zeros() as usize / 8);
+        }
+        i += 8;
+    }
+    search(&haystack[i..]).map(|j| i + j)
+}
+
+/// Where a field's value is: in the body itself, or unescaped into a scratch buffer.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Value {
+    /// These bytes of the body.
+    Body(Range<usize>),
+    /// These bytes of the scratch buffer.
+    Scratch(Range<usize>),
+}
+
+/// Finds the value of the field at `field` of `body`: quotes removed and `""` turned into
+/// `"`. The value stays in the body unless it must be unescaped; then it is appended to
+/// `scratch`, whose allocation serves row after row.
+pub fn locate(body: &[u8], field: Range<usize>, scratch: &mut Vec<u8>) -> Value {
+    let raw = &body[field.clone()];
+    if raw.first() != Some(&b'"') {
+        return Value::Body(field);
+    }
+    let inner = field.start + 1..field.end;
+    if raw.len() >= 2 && raw.ends_with(b"\"") && memchr(b'"', &raw[1..raw.len() - 1]).is_none() {
+        return Value::Body(inner.start..inner.end - 1);
+    }
+    let start = scratch.len();
+    let mut rest = &body[inner];
+    // Copy up to each quote: `""` gives one quote; a lone quote closes the quoted part,
+    // and what follows it (not in splunkd's output, but accepted) is copied as it is.
+    while let Some(q) = memchr(b'"', rest) {
+        scratch.extend_from_slice(&rest[..q]);
+        if rest.get(q + 1) == Some(&b'"') {
+            scratch.push(b'"');
+            rest = &rest[q + 2..];
+        } else {
+            rest = &rest[q + 1..];
+            break;
+        }
+    }
+    scratch.extend_from_slice(rest);
+    Value::Scratch(start..scratch.len())
+}
+
+/// The value of a field from its raw bytes, as [`locate`] finds it.
 pub fn decode(raw: &[u8]) -> Cow<'_, [u8]> {
-    let Some(inner) = raw.strip_prefix(b"\"") else {
-        return Cow::Borrowed(raw);
-    };
-    if let Some(simple) = inner.strip_suffix(b"\"") {
-        if memchr(b'"', simple).is_none() {
-            return Cow::Borrowed(simple);
-        }
+    let mut scratch = Vec::new();
+    match locate(raw, 0..raw.len(), &mut scratch) {
+        Value::Body(range) => Cow::Borrowed(&raw[range]),
+        Value::Scratch(_) => Cow::Owned(scratch),
     }
-    let mut value = Vec::with_capacity(inner.len());
-    let mut quoted = true;
-    let mut bytes = inner.iter().copied().peekable();
-    while let Some(b) = bytes.next() {
-        if quoted && b == b'"' {
-            if bytes.peek() == Some(&b'"') {
-                bytes.next();
-            } else {
-                quoted = false;
-                continue;
-            }
-        }
-        value.push(b);
-    }
-    Cow::Owned(value)
 }
 
 #[cfg(test)]
@@ -190,6 +227,24 @@ mod tests {
     }
 
     #[test]
+    fn find_agrees_with_a_plain_search_at_every_offset() {
+        let hay = b"0123456789abcdef,\"ghijklmnopqrstuvwxyz,ABCDEFGH\nIJKLMN\r";
+        for start in 0..hay.len() {
+            for set in [&b",\r\n"[..], b"\""] {
+                let want = hay[start..].iter().position(|b| set.contains(b));
+                let got = find(&hay[start..], set, |s| {
+                    s.iter().position(|b| set.contains(b))
+                });
+                assert_eq!(got, want, "from {start} for {set:?}");
+            }
+        }
+        assert_eq!(
+            equal_bytes(u64::from_le_bytes(*b"a,b,c,d,"), b','),
+            0x8000_8000_8000_8000
+        );
+    }
+
+    #[test]
     fn row_ranges_exclude_line_breaks() {
         let rows = scan(b"\r\n\"a\nb\",c\r\nd,e").unwrap();
         assert_eq!(rows[0].0, "\"a\nb\",c");
@@ -216,5 +271,15 @@ mod tests {
         assert_eq!(decode(b"\"ab\"cd").as_ref(), b"abcd");
         assert_eq!(decode(b"\"").as_ref(), b"");
         assert_eq!(decode(b"x\"y").as_ref(), b"x\"y");
+    }
+
+    #[test]
+    fn locate_appends_only_what_it_must_unescape() {
+        let body = b"plain,\"q, d\",\"a\"\"b\"";
+        let mut scratch = b"kept".to_vec();
+        assert_eq!(locate(body, 0..5, &mut scratch), Value::Body(0..5));
+        assert_eq!(locate(body, 6..12, &mut scratch), Value::Body(7..11));
+        assert_eq!(locate(body, 13..19, &mut scratch), Value::Scratch(4..7));
+        assert_eq!(scratch, b"kepta\"b");
     }
 }

@@ -113,6 +113,22 @@ impl Columns {
     }
 }
 
+impl Columns {
+    /// Marks in `read` the columns whose values [`Roles::event`] will look at, given which
+    /// columns are empty: for each role, those up to its first non-empty one. The rest are
+    /// never read, so a caller need not decode them.
+    pub fn mark_read(&self, is_empty: impl Fn(usize) -> bool, read: &mut [bool]) {
+        for list in self.lists() {
+            for &k in list {
+                read[k] = true;
+                if !is_empty(k) {
+                    break;
+                }
+            }
+        }
+    }
+}
+
 impl<K> Roles<K> {
     /// The same roles with each key replaced by `f`'s value, or left out where it is `None`.
     fn filter_map<T>(&self, f: impl Fn(&K) -> Option<T>) -> Roles<T> {
@@ -245,6 +261,22 @@ mod tests {
         assert_eq!(compact.cmd_line, [2, 0]);
         assert_eq!(compact.image, [1]);
         assert_eq!(compact.user, [3]);
+    }
+
+    #[test]
+    fn mark_read_stops_each_role_at_its_first_non_empty_column() {
+        let columns = Roles {
+            process_name: vec![0],
+            image: vec![1, 2],
+            cmd_line: vec![3, 4, 5],
+            dest: vec![],
+            user: vec![6],
+            original_file_name: vec![],
+        };
+        let empty = [true, false, false, true, false, false, true];
+        let mut read = [false; 7];
+        columns.mark_read(|k| empty[k], &mut read);
+        assert_eq!(read, [true, true, false, true, true, false, true]);
     }
 
     #[test]

@@ -16,7 +16,7 @@ use std::io::{self, IoSlice, Write};
 use std::ops::Range;
 
 use crate::annotate::{self, Value, FIELDS};
-use crate::csvscan::{decode, Scanner};
+use crate::csvscan::{decode, locate, Scanner, Value as Located};
 use crate::fields::{Columns, FieldMap};
 use crate::rule::Detector;
 
@@ -148,7 +148,9 @@ impl Annotator {
         let columns = self.columns(body, &fields)?;
         let (used, columns) = columns.compact();
         let width = fields.len();
-        let mut values: Vec<Cow<[u8]>> = Vec::with_capacity(used.len());
+        let mut values = Vec::with_capacity(used.len());
+        let mut read = vec![false; used.len()];
+        let mut scratch = Vec::new();
         let mut len = header.len() + self.header_suffix.len();
         let mut row = 1;
         while let Some(raw) = scanner
@@ -163,9 +165,25 @@ impl Annotator {
                     expected: width,
                 });
             }
+            // Decode only the values the field mapping will look at: a CIM `process`
+            // hides `CommandLine`, whose copy need not be unescaped.
+            let value_of = |k: usize| &body[fields[used[k]].clone()];
+            read.fill(false);
+            columns.mark_read(|k| matches!(value_of(k), b"" | b"\"\""), &mut read);
             values.clear();
-            values.extend(used.iter().map(|&i| decode(&body[fields[i].clone()])));
-            let event = columns.event(|&k| Some(values[k].as_ref()));
+            scratch.clear();
+            for (k, &i) in used.iter().enumerate() {
+                values.push(match read[k] {
+                    true => locate(body, fields[i].clone(), &mut scratch),
+                    false => Located::Body(0..0),
+                });
+            }
+            let event = columns.event(|&k| {
+                Some(match &values[k] {
+                    Located::Body(range) => &body[range.clone()],
+                    Located::Scratch(range) => &scratch[range.clone()],
+                })
+            });
             let note = self.detector.detect(&event).map(|detection| {
                 let start = self.notes.len();
                 write_cells(&mut self.notes, &annotate::annotate(&detection, &event));
