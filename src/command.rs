@@ -32,7 +32,7 @@ pub fn run<R: BufRead, W: Write, L: Write>(input: R, mut output: W, mut log: L) 
 
 fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Result<(), Error> {
     let mut chunk = Chunk::default();
-    if !reader.read_into(&mut chunk)? {
+    if !reader.read_into(&mut chunk, |_| {})? {
         return Ok(());
     }
     let Request::Getinfo { args } = Request::parse(&chunk.metadata)? else {
@@ -49,20 +49,25 @@ fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Resul
     )?;
     out.flush()?;
 
-    // Compiled on the first batch: getinfo-only probes never pay for it.
+    // Compiled when the first events arrive: getinfo-only probes never pay for it.
     let mut annotator: Option<Annotator> = None;
-    while reader.read_into(&mut chunk)? {
+    let new_annotator = || {
+        Annotator::new(
+            Detector::new(config.mode),
+            config.fields.clone(),
+            config.filter,
+        )
+    };
+    // Rows are planned as the body arrives, while splunkd is still writing the rest.
+    while reader.read_into(&mut chunk, |body| {
+        annotator.get_or_insert_with(new_annotator).advance(body)
+    })? {
         let Request::Execute { finished } = Request::parse(&chunk.metadata)? else {
             return Err(Error::Sequence("a second getinfo request arrived"));
         };
-        let annotator = annotator.get_or_insert_with(|| {
-            Annotator::new(
-                Detector::new(config.mode),
-                config.fields.clone(),
-                config.filter,
-            )
-        });
-        let reply = annotator.plan(&chunk.body)?;
+        let reply = annotator
+            .get_or_insert_with(new_annotator)
+            .reply(&chunk.body)?;
         let metadata = protocol::execute_reply(finished);
         framing::write_header(out, metadata.len(), reply.len())?;
         out.write_all(metadata)?;

@@ -18,20 +18,39 @@ use memchr::{memchr, memchr3};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Unterminated;
 
-/// Iterates over the rows of a body.
+/// Iterates over the rows of a body, or of the part of a body received so far.
 pub struct Scanner<'a> {
     body: &'a [u8],
     pos: usize,
+    /// Whether `body` is the whole body. If not, a row is only returned once its line
+    /// break has arrived.
+    complete: bool,
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner at the start of `body`.
+    /// A scanner at the start of the whole body `body`.
     pub fn new(body: &'a [u8]) -> Self {
-        Scanner { body, pos: 0 }
+        Scanner::resume(body, 0, true)
+    }
+
+    /// A scanner at `pos` of `body`, which is the whole body if `complete`, else the part
+    /// received so far.
+    pub fn resume(body: &'a [u8], pos: usize, complete: bool) -> Self {
+        Scanner {
+            body,
+            pos,
+            complete,
+        }
+    }
+
+    /// Where the next row starts.
+    pub fn pos(&self) -> usize {
+        self.pos
     }
 
     /// Reads the next row: fills `fields` with each field's byte range (quotes included)
-    /// and returns the row's range without its line break, or `None` at the end.
+    /// and returns the row's range without its line break. `None` at the end, or when
+    /// the body is incomplete and the next row has not wholly arrived.
     pub fn next_row(
         &mut self,
         fields: &mut Vec<Range<usize>>,
@@ -42,22 +61,36 @@ impl<'a> Scanner<'a> {
         while p < end && (body[p] == b'\r' || body[p] == b'\n') {
             p += 1;
         }
+        self.pos = p;
         if p == end {
-            self.pos = p;
             return Ok(None);
         }
         let row_start = p;
+        // Ran out of input: the end of the body, or of what has arrived of it.
+        let cut = |complete| {
+            if complete {
+                Err(Unterminated)
+            } else {
+                Ok(None)
+            }
+        };
         fields.clear();
         loop {
             let field_start = p;
             if body.get(p) == Some(&b'"') {
                 p += 1;
                 loop {
-                    p += find(&body[p..], b"\"", |s| memchr(b'"', s)).ok_or(Unterminated)? + 1;
-                    if body.get(p) != Some(&b'"') {
-                        break;
+                    match find(&body[p..], b"\"", |s| memchr(b'"', s)) {
+                        Some(q) => p += q + 1,
+                        None => return cut(self.complete),
                     }
-                    p += 1;
+                    match body.get(p) {
+                        Some(b'"') => p += 1,
+                        Some(_) => break,
+                        None if self.complete => break,
+                        // The next byte may double this quote.
+                        None => return Ok(None),
+                    }
                 }
             }
             p += find(&body[p..], b",\r\n", |s| memchr3(b',', b'\r', b'\n', s)).unwrap_or(end - p);
@@ -70,10 +103,11 @@ impl<'a> Scanner<'a> {
                     self.pos = p;
                     return Ok(Some(row_start..row_end));
                 }
-                None => {
+                None if self.complete => {
                     self.pos = p;
                     return Ok(Some(row_start..p));
                 }
+                None => return Ok(None),
             }
         }
     }
@@ -242,6 +276,31 @@ mod tests {
             equal_bytes(u64::from_le_bytes(*b"a,b,c,d,"), b','),
             0x8000_8000_8000_8000
         );
+    }
+
+    #[test]
+    fn an_incomplete_body_gives_only_rows_whose_line_break_has_arrived() {
+        let body = b"a,\"b\"\"\nc\"\r\nd,\"e\"\n";
+        let whole = scan(body).unwrap();
+        for cut in 0..body.len() {
+            let mut scanner = Scanner::resume(&body[..cut], 0, false);
+            let mut fields = Vec::new();
+            let mut rows = Vec::new();
+            while let Some(row) = scanner.next_row(&mut fields).unwrap() {
+                rows.push(row);
+            }
+            // Resuming on the whole body from where it stopped gives the rest.
+            let mut rest = Scanner::resume(body, scanner.pos(), true);
+            while let Some(row) = rest.next_row(&mut fields).unwrap() {
+                rows.push(row);
+            }
+            let texts: Vec<String> = rows
+                .into_iter()
+                .map(|r| String::from_utf8_lossy(&body[r]).into_owned())
+                .collect();
+            let want: Vec<String> = whole.iter().map(|r| r.0.clone()).collect();
+            assert_eq!(texts, want, "cut at {cut}");
+        }
     }
 
     #[test]

@@ -17,6 +17,9 @@ pub const MAX_METADATA_LEN: u64 = 16 << 20;
 /// chunk; even at 20 KB per event that is 1 GB, so a larger claim is treated as garbage.
 pub const MAX_BODY_LEN: u64 = 1 << 30;
 
+/// How many body bytes are read between two calls of a reader's `progress`.
+pub const PIECE: u64 = 1 << 20;
+
 /// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
 const MAX_HEADER_LEN: u64 = 128;
 
@@ -108,9 +111,16 @@ impl<R: BufRead> ChunkReader<R> {
         }
     }
 
-    /// Reads the next chunk into `chunk`, reusing its buffers. Returns `Ok(false)` at a
-    /// clean end of input (nothing but stray line breaks after the last chunk).
-    pub fn read_into(&mut self, chunk: &mut Chunk) -> Result<bool, FrameError> {
+    /// Reads the next chunk into `chunk`, reusing its buffers, and calls `progress` with
+    /// the body received so far after each piece of it (at most [`PIECE`] bytes), so the
+    /// caller can work on a large body while the rest is still arriving. Returns
+    /// `Ok(false)` at a clean end of input (nothing but stray line breaks after the last
+    /// chunk).
+    pub fn read_into(
+        &mut self,
+        chunk: &mut Chunk,
+        progress: impl FnMut(&[u8]),
+    ) -> Result<bool, FrameError> {
         if !self.skip_line_breaks()? {
             return Ok(false);
         }
@@ -130,8 +140,14 @@ impl<R: BufRead> ChunkReader<R> {
             parse_header(&self.line).ok_or_else(|| FrameError::BadHeader(shown(&self.line)))?;
         check_len("metadata", meta_len, MAX_METADATA_LEN)?;
         check_len("body", body_len, MAX_BODY_LEN)?;
-        read_exact_into(&mut self.inner, "metadata", meta_len, &mut chunk.metadata)?;
-        read_exact_into(&mut self.inner, "body", body_len, &mut chunk.body)?;
+        read_exact_into(
+            &mut self.inner,
+            "metadata",
+            meta_len,
+            &mut chunk.metadata,
+            |_| {},
+        )?;
+        read_exact_into(&mut self.inner, "body", body_len, &mut chunk.body, progress)?;
         Ok(true)
     }
 
@@ -170,16 +186,29 @@ fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameEr
     Ok(())
 }
 
-/// Reads exactly `len` bytes into `buf` (cleared first), failing on early end of input.
+/// Reads exactly `len` bytes into `buf` (cleared first), piece by piece, calling
+/// `progress` after each; fails on early end of input.
 fn read_exact_into<R: Read>(
     reader: &mut R,
     part: &'static str,
     len: u64,
     buf: &mut Vec<u8>,
+    mut progress: impl FnMut(&[u8]),
 ) -> Result<(), FrameError> {
     buf.clear();
     buf.reserve_exact(len.min(MAX_RESERVE) as usize);
-    let received = reader.take(len).read_to_end(buf).map_err(FrameError::Io)? as u64;
+    let mut rest = reader.take(len);
+    loop {
+        let n = (&mut rest)
+            .take(PIECE)
+            .read_to_end(buf)
+            .map_err(FrameError::Io)?;
+        if n == 0 {
+            break;
+        }
+        progress(buf);
+    }
+    let received = buf.len() as u64;
     if received != len {
         return Err(FrameError::Truncated {
             part,
@@ -256,7 +285,7 @@ mod tests {
         let mut reader = ChunkReader::new(input);
         let mut chunk = Chunk::default();
         let mut out = Vec::new();
-        while reader.read_into(&mut chunk)? {
+        while reader.read_into(&mut chunk, |_| {})? {
             out.push((chunk.metadata.clone(), chunk.body.clone()));
         }
         Ok(out)
@@ -307,11 +336,11 @@ mod tests {
         let input = b"chunked 1.0,2,5\n{}hellochunked 1.0,2,0\n{}";
         let mut reader = ChunkReader::new(io::BufReader::with_capacity(1, Trickle(input)));
         let mut chunk = Chunk::default();
-        assert!(reader.read_into(&mut chunk).unwrap());
+        assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
         assert_eq!(chunk.body, b"hello");
-        assert!(reader.read_into(&mut chunk).unwrap());
+        assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
         assert!(chunk.body.is_empty());
-        assert!(!reader.read_into(&mut chunk).unwrap());
+        assert!(!reader.read_into(&mut chunk, |_| {}).unwrap());
     }
 
     #[test]

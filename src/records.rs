@@ -78,7 +78,8 @@ struct Row {
     note: Option<Range<usize>>,
 }
 
-/// Applies the rule to whole execute bodies. Its buffers are reused from chunk to chunk.
+/// Applies the rule to execute bodies, row by row as they arrive. Its buffers are reused
+/// from chunk to chunk.
 pub struct Annotator {
     detector: Detector,
     fields: FieldMap,
@@ -89,6 +90,38 @@ pub struct Annotator {
     empty_suffix: Vec<u8>,
     rows: Vec<Row>,
     notes: Vec<u8>,
+    /// How far the body being planned has been read.
+    progress: Progress,
+    /// Per-row work buffers: field ranges, the values read, which to read, unescaped bytes.
+    cells: Vec<Range<usize>>,
+    values: Vec<Located>,
+    read: Vec<bool>,
+    scratch: Vec<u8>,
+}
+
+/// The planning state of one body.
+#[derive(Default)]
+struct Progress {
+    /// Where the next row starts.
+    pos: usize,
+    /// The header row, its width, and the columns the rule reads, once it has arrived.
+    header: Option<Header>,
+    /// Rows seen, the header included.
+    row: usize,
+    /// Reply length so far.
+    len: usize,
+    /// The first problem found; planning stops there.
+    error: Option<BodyError>,
+    /// Whether the body is wholly planned (and the next `advance` starts a new one).
+    done: bool,
+}
+
+struct Header {
+    range: Range<usize>,
+    width: usize,
+    /// The columns any role reads, and the roles renumbered to positions in that list.
+    used: Vec<usize>,
+    columns: Columns,
 }
 
 /// A planned reply body, ready to be measured and written.
@@ -127,57 +160,110 @@ impl Annotator {
             empty_suffix,
             rows: Vec::new(),
             notes: Vec::new(),
+            progress: Progress::default(),
+            cells: Vec::new(),
+            values: Vec::new(),
+            read: Vec::new(),
+            scratch: Vec::new(),
         }
     }
 
-    /// Parses `body` and applies the rule to every row.
+    /// Parses the whole `body` and applies the rule to every row.
     pub fn plan<'a>(&'a mut self, body: &'a [u8]) -> Result<Reply<'a>, BodyError> {
-        self.rows.clear();
-        self.notes.clear();
-        let mut scanner = Scanner::new(body);
-        let mut fields = Vec::new();
+        self.progress.done = true;
+        self.reply(body)
+    }
+
+    /// Plans every row of `body`, the part of a body received so far, that has wholly
+    /// arrived and was not planned before. Called as the body comes in, it applies the
+    /// rule while the rest is still on its way; [`Annotator::reply`] does the remainder.
+    pub fn advance(&mut self, body: &[u8]) {
+        if self.progress.done {
+            self.progress = Progress::default();
+            self.rows.clear();
+            self.notes.clear();
+        }
+        if self.progress.error.is_none() {
+            if let Err(e) = self.scan(body, false) {
+                self.progress.error = Some(e);
+            }
+        }
+    }
+
+    /// Plans the rest of the whole `body` (of which [`Annotator::advance`] may have seen a
+    /// part) and returns the reply.
+    pub fn reply<'a>(&'a mut self, body: &'a [u8]) -> Result<Reply<'a>, BodyError> {
+        self.advance(body);
+        self.progress.done = true;
+        if let Some(e) = self.progress.error.take() {
+            return Err(e);
+        }
+        self.scan(body, true)?;
+        let header = self.progress.header.as_ref().map(|h| h.range.clone());
+        Ok(Reply {
+            body,
+            header,
+            len: self.progress.len,
+            annotator: self,
+        })
+    }
+
+    /// Plans the rows of `body` from where the last call stopped.
+    fn scan(&mut self, body: &[u8], complete: bool) -> Result<(), BodyError> {
+        let progress = &mut self.progress;
+        let mut scanner = Scanner::resume(body, progress.pos, complete);
         let unterminated = |row| BodyError::Unterminated { row };
-        let Some(header) = scanner.next_row(&mut fields).map_err(|_| unterminated(1))? else {
-            return Ok(Reply {
-                body,
-                header: None,
-                annotator: self,
-                len: 0,
+        if progress.header.is_none() {
+            let Some(range) = scanner
+                .next_row(&mut self.cells)
+                .map_err(|_| unterminated(1))?
+            else {
+                progress.pos = scanner.pos();
+                return Ok(());
+            };
+            let (used, columns) = columns(&self.fields, body, &self.cells)?.compact();
+            progress.len = range.len() + self.header_suffix.len();
+            progress.row = 1;
+            self.read = vec![false; used.len()];
+            progress.header = Some(Header {
+                range,
+                width: self.cells.len(),
+                used,
+                columns,
             });
+        }
+        let Some(header) = &progress.header else {
+            return Ok(());
         };
-        let columns = self.columns(body, &fields)?;
-        let (used, columns) = columns.compact();
-        let width = fields.len();
-        let mut values = Vec::with_capacity(used.len());
-        let mut read = vec![false; used.len()];
-        let mut scratch = Vec::new();
-        let mut len = header.len() + self.header_suffix.len();
-        let mut row = 1;
+        let (used, columns) = (&header.used, &header.columns);
+        let fields = &mut self.cells;
         while let Some(raw) = scanner
-            .next_row(&mut fields)
-            .map_err(|_| unterminated(row + 1))?
+            .next_row(fields)
+            .map_err(|_| unterminated(progress.row + 1))?
         {
-            row += 1;
-            if fields.len() != width {
+            progress.row += 1;
+            progress.pos = scanner.pos();
+            if fields.len() != header.width {
                 return Err(BodyError::Ragged {
-                    row,
+                    row: progress.row,
                     fields: fields.len(),
-                    expected: width,
+                    expected: header.width,
                 });
             }
             // Decode only the values the field mapping will look at: a CIM `process`
             // hides `CommandLine`, whose copy need not be unescaped.
             let value_of = |k: usize| &body[fields[used[k]].clone()];
-            read.fill(false);
-            columns.mark_read(|k| matches!(value_of(k), b"" | b"\"\""), &mut read);
-            values.clear();
-            scratch.clear();
+            self.read.fill(false);
+            columns.mark_read(|k| matches!(value_of(k), b"" | b"\"\""), &mut self.read);
+            self.values.clear();
+            self.scratch.clear();
             for (k, &i) in used.iter().enumerate() {
-                values.push(match read[k] {
-                    true => locate(body, fields[i].clone(), &mut scratch),
+                self.values.push(match self.read[k] {
+                    true => locate(body, fields[i].clone(), &mut self.scratch),
                     false => Located::Body(0..0),
                 });
             }
+            let (values, scratch) = (&self.values, &self.scratch);
             let event = columns.event(|&k| {
                 Some(match &values[k] {
                     Located::Body(range) => &body[range.clone()],
@@ -193,31 +279,25 @@ impl Annotator {
             if self.filter && note.is_none() {
                 continue;
             }
-            len += raw.len() + note.as_ref().map_or(self.empty_suffix.len(), |n| n.len());
+            progress.len += raw.len() + note.as_ref().map_or(self.empty_suffix.len(), |n| n.len());
             self.rows.push(Row { raw, note });
         }
-        Ok(Reply {
-            body,
-            header: Some(header),
-            annotator: self,
-            len,
-        })
+        progress.pos = scanner.pos();
+        Ok(())
     }
+}
 
-    /// Resolves the field map against the header row, refusing input fields that the
-    /// annotation would duplicate.
-    fn columns(&self, body: &[u8], header: &[Range<usize>]) -> Result<Columns, BodyError> {
-        let names: Vec<Cow<[u8]>> = header.iter().map(|f| decode(&body[f.clone()])).collect();
-        for name in &names {
-            let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
-            if FIELDS.iter().any(|f| f.name.as_bytes() == plain) {
-                return Err(BodyError::Clash(String::from_utf8_lossy(name).into_owned()));
-            }
+/// Resolves the field map against the header row, refusing input fields that the
+/// annotation would duplicate.
+fn columns(map: &FieldMap, body: &[u8], header: &[Range<usize>]) -> Result<Columns, BodyError> {
+    let names: Vec<Cow<[u8]>> = header.iter().map(|f| decode(&body[f.clone()])).collect();
+    for name in &names {
+        let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
+        if FIELDS.iter().any(|f| f.name.as_bytes() == plain) {
+            return Err(BodyError::Clash(String::from_utf8_lossy(name).into_owned()));
         }
-        Ok(self
-            .fields
-            .resolve(|name| names.iter().position(|h| h.as_ref() == name.as_bytes())))
     }
+    Ok(map.resolve(|name| names.iter().position(|h| h.as_ref() == name.as_bytes())))
 }
 
 impl Reply<'_> {
@@ -420,6 +500,34 @@ mod tests {
             3,
             "header, one row, final empty"
         );
+    }
+
+    #[test]
+    fn planning_as_the_body_arrives_gives_the_same_reply() {
+        let body = b"process_name,\"process\"\r\nreg.exe,\"reg save HKLM\\SAM \"\"s\"\"\"\nx,\"y\nz\"\ncmd.exe,reg save HKLM\\SYSTEM y";
+        let (whole, _) = run(body, false).unwrap();
+        let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
+        for step in 1..body.len() {
+            for cut in (step..body.len()).step_by(step) {
+                annotator.advance(&body[..cut]);
+            }
+            let reply = annotator.reply(body).unwrap();
+            let mut out = Vec::new();
+            reply.write_to(&mut out).unwrap();
+            assert_eq!(out.len(), reply.len());
+            assert_eq!(
+                String::from_utf8_lossy(&out),
+                String::from_utf8_lossy(&whole),
+                "step {step}"
+            );
+        }
+        // An error seen early is reported by the reply, and the next body starts afresh.
+        annotator.advance(b"a,b\n1,2\n3\n4");
+        assert!(matches!(
+            annotator.reply(b"a,b\n1,2\n3\n4,5\n"),
+            Err(BodyError::Ragged { row: 3, .. })
+        ));
+        assert!(annotator.reply(b"a,b\n1,2\n").is_ok());
     }
 
     #[test]
