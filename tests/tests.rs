@@ -3,6 +3,8 @@
 
 mod corpus;
 mod errors;
+mod oracle;
+mod properties;
 mod protocol;
 mod recordings;
 mod scan;
