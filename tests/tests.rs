@@ -3,6 +3,7 @@
 
 mod corpus;
 mod errors;
+mod faults;
 mod oracle;
 mod properties;
 mod protocol;

@@ -2,6 +2,7 @@
 //! (one request, then exactly one reply) and parses every reply byte strictly.
 
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
 use std::process::{Child, ChildStdin, Command, Stdio};
 use std::sync::mpsc::{self, Receiver};
@@ -125,6 +126,8 @@ impl Reply {
 pub struct Ending {
     /// The exit code (`None` when killed by a signal).
     pub code: Option<i32>,
+    /// The signal that killed the process, if one did.
+    pub signal: Option<i32>,
     /// Everything written to stderr.
     pub stderr: String,
 }
@@ -180,6 +183,11 @@ impl Session {
         }
     }
 
+    /// The command's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes raw bytes to the command's stdin.
     pub fn send(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin is open");
@@ -222,6 +230,7 @@ impl Session {
         );
         Ending {
             code: status.code(),
+            signal: status.signal(),
             stderr,
         }
     }
