@@ -186,7 +186,7 @@ impl Annotator {
             len += raw.len() + note.as_ref().map_or(self.empty_suffix.len(), |n| n.len());
             self.rows.push(Row { raw, note });
         }
-        if body[last.1.clone()].iter().filter(|&&b| b == b'"').count() % 2 == 1 {
+        if ends_inside_quotes(&body[last.1.clone()]) {
             return Err(BodyError::Unterminated { row: last.0 });
         }
         let header = trim_line_breaks(body, header_span);
@@ -252,6 +252,34 @@ impl Reply<'_> {
         }
         Ok(())
     }
+}
+
+/// Whether a row ends inside a quoted field, reading quotes as the CSV parser does: a
+/// quote opens a quoted field only as the field's first byte; inside, `""` is a quote and
+/// a lone `"` closes the field, after which quotes are plain bytes up to the next comma.
+/// The parser quietly ends such a field at the end of the body, but its bytes, copied
+/// into a reply and followed by more cells, would swallow them. Counting quotes is not
+/// enough: `1,a"b,"c` has two, and `1,a"b` is a complete row with one.
+fn ends_inside_quotes(row: &[u8]) -> bool {
+    #[derive(PartialEq)]
+    enum State {
+        FieldStart,
+        Plain,
+        Quoted,
+        QuoteInQuoted,
+    }
+    let mut state = State::FieldStart;
+    for &b in row {
+        state = match (state, b) {
+            (State::Quoted, b'"') => State::QuoteInQuoted,
+            (State::Quoted, _) => State::Quoted,
+            (State::QuoteInQuoted, b'"') => State::Quoted,
+            (_, b',' | b'\r' | b'\n') => State::FieldStart,
+            (State::FieldStart, b'"') => State::Quoted,
+            (_, _) => State::Plain,
+        };
+    }
+    state == State::Quoted
 }
 
 /// The range without the line breaks that end a row (and any blank lines before it).
@@ -442,6 +470,28 @@ mod tests {
             run(b"a,\"b", false).unwrap_err(),
             BodyError::Unterminated { row: 1 }
         );
+        // An even number of quotes, yet the last field is still open.
+        assert_eq!(
+            run(b"x,y,z\n1,a\"b,\"c", false).unwrap_err(),
+            BodyError::Unterminated { row: 2 }
+        );
+        assert_eq!(
+            run(b"x,y\n\"1\"\"\",\"2\"\"\n", false).unwrap_err(),
+            BodyError::Unterminated { row: 2 }
+        );
+    }
+
+    #[test]
+    fn quotes_inside_plain_fields_are_plain_bytes_in_every_row() {
+        // The CSV parser reads `a"b` as three bytes; the last row is no exception.
+        let (out, _) = run(b"x,y\n1,a\"b\n2,c\"d", false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let empty = suffix_of_empty_cells();
+        assert!(
+            text.ends_with(&format!("1,a\"b{empty}2,c\"d{empty}")),
+            "{text}"
+        );
+        assert!(run(b"x,y\n\"1\"\"\",\"2\"x\"\n", false).is_ok());
     }
 
     #[test]
