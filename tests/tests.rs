@@ -9,4 +9,5 @@ mod properties;
 mod protocol;
 mod recordings;
 mod scan;
+mod security;
 mod util;
