@@ -32,31 +32,55 @@ const RULE_FIELDS: [&str; 8] = [
     "_raw",
 ];
 
-/// Pieces of command lines and process names, near misses included.
-const FRAGMENTS: [&str; 22] = [
+/// Process names and image paths, near misses included.
+const PROCESS_NAMES: [&str; 9] = [
     "reg.exe",
     "REG.EXE",
     "cmd.exe",
+    "Cmd.Exe",
     "C:\\Windows\\System32\\reg.exe",
-    "reg ",
-    "save",
-    "SAVE",
-    " ",
-    "\t",
-    "\n",
+    "/usr/bin/cmd.exe",
+    "reg.exe ",
+    "reg",
+    "powershell.exe",
+];
+
+/// Pieces of command lines, near misses included: each of the rule's parts, in every
+/// case, with Unicode look-alikes.
+const SAVES: [&str; 4] = ["save", "SAVE", "sAvE", "\u{17f}ave"];
+const SPACES: [&str; 6] = [" ", "\t", "\n", "\x0b", "\u{a0}", ""];
+const ROOTS: [&str; 5] = [
     "HKLM\\",
     "hkey_local_machine\\",
+    "hKlM\\",
     "HKLM\\\\",
-    "SAM",
-    "security",
-    "System",
-    "\u{17f}ave",
-    "\u{a0}",
-    "\"",
-    ",",
-    "$",
-    "\0",
+    "HKLM/",
 ];
+const HIVES: [&str; 6] = ["SAM", "security", "System", "SAMPLE", "sys", "H\u{212a}LM"];
+const NOISE: [&str; 8] = ["reg ", " ", "x", "\"", ",", "$", "\0", "\r\n"];
+
+fn pieces(list: &'static [&'static str], most: usize) -> impl Strategy<Value = String> {
+    vec(select(list), 0..=most).prop_map(|parts| parts.concat())
+}
+
+/// A command line built around the rule's parts, so that it fires often and misses
+/// narrowly otherwise.
+fn cmd_line() -> impl Strategy<Value = Vec<u8>> {
+    (
+        pieces(&NOISE, 3),
+        select(&SAVES[..]),
+        select(&SPACES[..]),
+        pieces(&NOISE, 2),
+        select(&ROOTS[..]),
+        select(&HIVES[..]),
+        pieces(&NOISE, 2),
+        prop::option::of((select(&ROOTS[..]), select(&HIVES[..]))),
+    )
+        .prop_map(|(a, save, space, b, root, hive, c, more)| {
+            let (root2, hive2) = more.unwrap_or_default();
+            format!("{a}{save}{space}{b}{root}{hive}{c}{root2}{hive2}").into_bytes()
+        })
+}
 
 fn is_annotation(name: &[u8]) -> bool {
     let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
@@ -87,7 +111,8 @@ fn name() -> BoxedStrategy<Vec<u8>> {
 fn value() -> BoxedStrategy<Vec<u8>> {
     prop_oneof![
         3 => vec(byte(), 0..24),
-        4 => vec(select(&FRAGMENTS[..]), 0..8).prop_map(|parts| parts.concat().into_bytes()),
+        3 => select(&PROCESS_NAMES[..]).prop_map(|n| n.as_bytes().to_vec()),
+        3 => cmd_line(),
         1 => vec(vec(byte(), 0..6), 0..4).prop_map(|items| {
             let mut cell = Vec::new();
             encode_multivalue(&mut cell, &items);
