@@ -5,7 +5,7 @@
 //! End of input at every byte offset is in `errors.rs`.
 
 use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::{Command, Output, Stdio};
 use std::thread;
 use std::time::Duration;
 
@@ -81,28 +81,9 @@ fn partial_execute(claimed: usize, sent: &[u8]) -> Vec<u8> {
 
 /// Runs the binary with its address space limited to `megabytes`, so that allocating
 /// what a header claims, rather than what arrives, would abort it.
-fn run_limited(megabytes: u64, input: &[u8]) -> std::process::Output {
-    let program = command();
-    let mut limited = Command::new("prlimit");
-    limited
-        .arg(format!("--as={}", megabytes << 20))
-        .arg("--")
-        .arg(program.get_program())
-        .args(program.get_args());
-    let mut child = limited
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("prlimit (util-linux) runs");
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
-    output
+fn run_limited(megabytes: u64, input: &[u8]) -> Output {
+    let wrapper = ["prlimit".into(), format!("--as={}", megabytes << 20).into()];
+    run_wrapped(&wrapper, input)
 }
 
 #[test]

@@ -7,11 +7,10 @@
 //! the code appears to do. Without strace, only stdout and stderr are checked, and the
 //! syscall test says it was skipped.
 
-use std::io::Write;
+use std::ffi::OsString;
 use std::path::PathBuf;
 use std::process::{Command, Output, Stdio};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::thread;
 
 use crate::util::*;
 
@@ -82,37 +81,21 @@ sendfile,splice,copy_file_range,ftruncate,fallocate,memfd_create";
 /// returns its output and the trace lines.
 fn observe(input: &[u8], trace: bool) -> (Output, Vec<String>) {
     static RUNS: AtomicUsize = AtomicUsize::new(0);
-    let program = command();
     let trace_file = std::env::temp_dir().join(format!(
         "reghivedump-strace-{}-{}.txt",
         std::process::id(),
         RUNS.fetch_add(1, Ordering::Relaxed)
     ));
-    let mut cmd = if trace {
-        let mut strace = Command::new("strace");
-        strace
-            .args(["-f", "-qq", "-s", "1000000", "-e", TRACED, "-o"])
-            .arg(&trace_file)
-            .arg("--")
-            .arg(program.get_program())
-            .args(program.get_args());
-        strace
+    let wrapper: Vec<OsString> = if trace {
+        let mut args: Vec<OsString> = ["strace", "-f", "-qq", "-s", "1000000", "-e", TRACED, "-o"]
+            .map(OsString::from)
+            .to_vec();
+        args.push(trace_file.clone().into());
+        args
     } else {
-        program
+        Vec::new()
     };
-    let mut child = cmd
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    let input = input.to_vec();
-    let writer = thread::spawn(move || {
-        let _ = stdin.write_all(&input);
-    });
-    let output = child.wait_with_output().unwrap();
-    writer.join().unwrap();
+    let output = run_wrapped(&wrapper, input);
     let lines = if trace {
         let text = std::fs::read_to_string(&trace_file).expect("strace wrote its trace");
         std::fs::remove_file(&trace_file).unwrap();
