@@ -189,11 +189,13 @@ fn silent_input_is_waited_for_without_spinning() {
     assert_eq!((ending.code, ending.stderr.as_str()), (Some(0), ""));
 }
 
+/// Sends the signal `name` (TERM, PIPE) to `pid`, with the shell's built-in kill, which
+/// every system has, unlike a kill program.
 fn signal(pid: u32, name: &str) {
-    let status = Command::new("kill")
-        .args(["-s", name, &pid.to_string()])
+    let status = Command::new("sh")
+        .args(["-c", "kill -s \"$0\" \"$1\"", name, &pid.to_string()])
         .status()
-        .expect("kill runs");
+        .expect("sh runs");
     assert!(status.success());
 }
 
