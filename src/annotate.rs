@@ -7,7 +7,7 @@
 use std::borrow::Cow;
 
 use crate::fields::Event;
-use crate::rule::{Detection, Variant};
+use crate::rule::{Detection, Hives, Mode};
 
 /// The published rule's name.
 pub const DETECTION_NAME: &str = "Attempted Credential Dump From Registry via Reg exe";
@@ -15,25 +15,38 @@ pub const DETECTION_NAME: &str = "Attempted Credential Dump From Registry via Re
 /// The published rule's id in Splunk Security Content.
 pub const DETECTION_ID: &str = "14038953-e5f2-4daf-acff-5452062baf03";
 
-/// Names of the added fields, in output order.
-pub const FIELD_NAMES: [&str; 17] = [
-    "detection_name",
-    "detection_id",
-    "detection_variant",
-    "reg_hive",
-    "mitre_attack",
-    "mitre_tactic",
-    "mitre_tactic_id",
-    "kill_chain_phase",
-    "analytic_story",
-    "risk_score",
-    "risk_impact",
-    "risk_confidence",
-    "risk_message",
-    "risk_object",
-    "risk_object_type",
-    "threat_object",
-    "threat_object_type",
+/// An added field.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Field {
+    /// Its name.
+    pub name: &'static str,
+    /// Whether it can hold several values, and so has a `__mv_` companion column.
+    pub multivalue: bool,
+}
+
+const fn field(name: &'static str, multivalue: bool) -> Field {
+    Field { name, multivalue }
+}
+
+/// The added fields, in output order.
+pub const FIELDS: [Field; 17] = [
+    field("detection_name", false),
+    field("detection_id", false),
+    field("detection_variant", false),
+    field("reg_hive", true),
+    field("mitre_attack", true),
+    field("mitre_tactic", false),
+    field("mitre_tactic_id", false),
+    field("kill_chain_phase", false),
+    field("analytic_story", false),
+    field("risk_score", false),
+    field("risk_impact", false),
+    field("risk_confidence", false),
+    field("risk_message", false),
+    field("risk_object", true),
+    field("risk_object_type", true),
+    field("threat_object", true),
+    field("threat_object_type", true),
 ];
 
 /// One added field's value.
@@ -47,12 +60,7 @@ pub enum Value<'a> {
     List(Vec<Cow<'a, [u8]>>),
 }
 
-/// Whether the field at this position of [`FIELD_NAMES`] is multivalued.
-pub fn is_list(index: usize) -> bool {
-    matches!(index, 3 | 4 | 13..=16)
-}
-
-/// The values of the added fields for a detection, in the order of [`FIELD_NAMES`].
+/// The values of the added fields for a detection, in the order of [`FIELDS`].
 pub fn annotate<'a>(detection: &Detection, event: &Event<'a>) -> [Value<'a>; 17] {
     let text = |s: &'static str| Value::Text(Cow::Borrowed(s.as_bytes()));
     let unknown = |v: Option<&'a [u8]>| v.unwrap_or(b"unknown");
@@ -125,17 +133,28 @@ Security, or System. Operation is performed at the device "
     ]
 }
 
-/// MITRE ATT&CK techniques: the published rule maps to T1003 (OS Credential Dumping).
+/// MITRE ATT&CK techniques. The published rule maps to T1003 (OS Credential Dumping)
+/// alone, and exact mode keeps that. Extended mode adds the sub-techniques the hives
+/// name: T1003.002 (Security Account Manager) for SAM, and for SYSTEM, whose boot key
+/// is what decrypts the SAM hashes; T1003.004 (LSA Secrets) for SECURITY.
 fn techniques(detection: &Detection) -> Vec<&'static str> {
-    match detection.variant {
-        Variant::Exact => vec!["T1003"],
+    let mut out = vec!["T1003"];
+    if detection.mode == Mode::Extended {
+        let hives = detection.hives;
+        if hives.contains(Hives::SAM) || hives.contains(Hives::SYSTEM) {
+            out.push("T1003.002");
+        }
+        if hives.contains(Hives::SECURITY) {
+            out.push("T1003.004");
+        }
     }
+    out
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::rule::Hives;
+    use crate::rule::Variant;
 
     fn texts(value: &Value) -> Vec<String> {
         match value {
@@ -153,6 +172,7 @@ mod tests {
         let mut hives = Hives::SAM;
         hives.insert(Hives::SYSTEM);
         let detection = Detection {
+            mode: Mode::Exact,
             variant: Variant::Exact,
             hives,
         };
@@ -193,19 +213,51 @@ command reg save HKLM\\SAM s"
             got[16],
             ["command", "process_name", "registry_path", "registry_path"]
         );
-        for (i, v) in values.iter().enumerate() {
+        for (field, value) in FIELDS.iter().zip(&values) {
             assert_eq!(
-                is_list(i),
-                matches!(v, Value::List(_)),
+                field.multivalue,
+                matches!(value, Value::List(_)),
                 "{}",
-                FIELD_NAMES[i]
+                field.name
             );
         }
     }
 
     #[test]
+    fn extended_mode_adds_the_sub_techniques_of_the_hives_named() {
+        let mitre = |mode, variant, hives: &[Hives]| {
+            let mut set = Hives::default();
+            for h in hives {
+                set.insert(*h);
+            }
+            let detection = Detection {
+                mode,
+                variant,
+                hives: set,
+            };
+            let event = Event::default();
+            texts(&annotate(&detection, &event)[4])
+        };
+        let all = [Hives::SAM, Hives::SECURITY, Hives::SYSTEM];
+        assert_eq!(mitre(Mode::Exact, Variant::Exact, &all), ["T1003"]);
+        assert_eq!(
+            mitre(Mode::Extended, Variant::Exact, &all),
+            ["T1003", "T1003.002", "T1003.004"]
+        );
+        assert_eq!(
+            mitre(Mode::Extended, Variant::Shape, &[Hives::SYSTEM]),
+            ["T1003", "T1003.002"]
+        );
+        assert_eq!(
+            mitre(Mode::Extended, Variant::HiveFile, &[Hives::SECURITY]),
+            ["T1003", "T1003.004"]
+        );
+    }
+
+    #[test]
     fn missing_device_and_user_are_said_to_be_unknown() {
         let detection = Detection {
+            mode: Mode::Exact,
             variant: Variant::Exact,
             hives: Hives::SAM,
         };

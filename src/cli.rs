@@ -16,12 +16,15 @@ Usage:
                                    (how splunkd runs the '| reghivedump' search command)
   reghivedump scan [OPTIONS] [FILE|-]...
                                    apply the rule to exported events (CSV with a header
-                                   row, or JSON lines) and print the matching ones
+                                   row, JSON lines, or Windows event XML with one <Event>
+                                   per line) and print the matching ones
   reghivedump --help | --version
 
 Scan options:
   --format table|csv|jsonl         output format (default: table)
-  --mode exact                     which rule to apply (default: exact)
+  --mode exact|extended            which rule to apply (default: exact): the published
+                                   rule, or the structure of a hive dump after undoing
+                                   obfuscation (see detection_variant)
   --process-name-field FIELD       read the process name (or image path) from FIELD
   --cmdline-field FIELD            read the command line from FIELD
   --dest-field FIELD               read the device from FIELD

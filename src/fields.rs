@@ -2,7 +2,8 @@
 //!
 //! Events reach the command from many sources: the CIM Endpoint data model (`process_name`,
 //! `process`, `dest`, `user`), raw Sysmon (`Image`, `CommandLine`, `Computer`, `User`),
-//! Security 4688 (`NewProcessName`, `SubjectUserName`), Splunk's own analytics schema
+//! Security 4688 (`NewProcessName`, or `New_Process_Name` in classic WinEventLog, and
+//! `SubjectUserName`), Splunk's own analytics schema
 //! (`dest_device_id`, `dest_user_id`) and exports such as OTRF's (`Hostname`). For each
 //! role the first non-empty field wins, so one search can mix sources.
 
@@ -52,7 +53,12 @@ impl Default for FieldMap {
     fn default() -> Self {
         Roles {
             process_name: names(&["process_name"]),
-            image: names(&["Image", "NewProcessName", "process_path"]),
+            image: names(&[
+                "Image",
+                "NewProcessName",
+                "New_Process_Name",
+                "process_path",
+            ]),
             cmd_line: names(&["process", "cmd_line", "CommandLine", "Process_Command_Line"]),
             dest: names(&["dest_device_id", "dest", "Computer", "Hostname", "host"]),
             user: names(&["dest_user_id", "user", "User", "SubjectUserName"]),
@@ -99,6 +105,16 @@ impl FieldMap {
             user: find(&self.user),
             original_file_name: find(&self.original_file_name),
         }
+    }
+}
+
+impl Columns {
+    /// Every column any role reads, once each.
+    pub fn indices(&self) -> Vec<usize> {
+        let mut out: Vec<usize> = self.lists().into_iter().flatten().copied().collect();
+        out.sort_unstable();
+        out.dedup();
+        out
     }
 }
 

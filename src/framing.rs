@@ -47,9 +47,11 @@ pub enum FrameError {
         /// The limit.
         limit: u64,
     },
-    /// The input ended inside a chunk.
+    /// The input ended inside a header line.
+    TruncatedHeader,
+    /// The input ended inside a chunk's metadata or body.
     Truncated {
-        /// "header", "metadata" or "body".
+        /// "metadata" or "body".
         part: &'static str,
         /// Bytes expected.
         expected: u64,
@@ -74,9 +76,7 @@ impl fmt::Display for FrameError {
                 f,
                 "chunk {part} length {claimed} exceeds the limit of {limit} bytes"
             ),
-            FrameError::Truncated { part: "header", .. } => {
-                f.write_str("input ended inside a chunk header")
-            }
+            FrameError::TruncatedHeader => f.write_str("input ended inside a chunk header"),
             FrameError::Truncated {
                 part,
                 expected,
@@ -122,11 +122,7 @@ impl<R: BufRead> ChunkReader<R> {
             return Err(if n as u64 == MAX_HEADER_LEN {
                 FrameError::BadHeader(shown(&self.line))
             } else {
-                FrameError::Truncated {
-                    part: "header",
-                    expected: 0,
-                    received: n as u64,
-                }
+                FrameError::TruncatedHeader
             });
         }
         let (meta_len, body_len) =
@@ -349,7 +345,7 @@ mod tests {
         assert!(matches!(read_all(&long), Err(FrameError::BadHeader(_))));
         assert!(matches!(
             read_all(b"chunked 1.0,2"),
-            Err(FrameError::Truncated { part: "header", .. })
+            Err(FrameError::TruncatedHeader)
         ));
     }
 

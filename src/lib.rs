@@ -5,7 +5,8 @@
 //! Data flows one way: stdin bytes → [`framing`] → [`protocol`] requests → [`records`]
 //! (CSV rows) → [`fields`] → [`rule`] → [`annotate`] → [`records`] (reply rows) →
 //! [`framing`] → stdout. The rule knows nothing of the protocol, and the protocol knows
-//! nothing of registry hives. [`scan`] reuses the fields, rule and annotation for files.
+//! nothing of registry hives. [`scan`] reuses the fields, rule and annotation for files,
+//! reading Windows event XML with [`xml`].
 
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
@@ -13,6 +14,7 @@
 pub mod annotate;
 pub mod cli;
 pub mod command;
+pub mod csvscan;
 pub mod error;
 pub mod fields;
 pub mod framing;
@@ -21,3 +23,4 @@ pub mod protocol;
 pub mod records;
 pub mod rule;
 pub mod scan;
+pub mod xml;

@@ -191,6 +191,19 @@ mod tests {
     }
 
     #[test]
+    fn extended_mode_reads_the_original_file_name_too() {
+        let config = Config::from_search_args(&["mode=extended"]).unwrap();
+        assert_eq!(config.mode, Mode::Extended);
+        let fields = config.required_fields().unwrap();
+        assert_eq!(
+            fields[fields.len() - 2..],
+            ["original_file_name", "OriginalFileName"]
+        );
+        let exact = Config::default();
+        assert_eq!(exact.required_fields().unwrap(), fields[..fields.len() - 2]);
+    }
+
+    #[test]
     fn booleans_take_splunk_spellings() {
         for (word, want) in [
             ("t", true),
@@ -213,7 +226,7 @@ mod tests {
         );
         assert_eq!(
             err(&["mode=fuzzy"]),
-            "invalid value 'fuzzy' for mode: expected exact"
+            "invalid value 'fuzzy' for mode: expected exact or extended"
         );
         assert_eq!(
             err(&["filter=maybe"]),
@@ -235,7 +248,10 @@ mod tests {
         let err = |args: &[&str]| Config::from_search_args(args).unwrap_err().to_string();
         assert_eq!(
             err(&["mode=x\nreghivedump: forged"]),
-            "invalid value 'x\\nreghivedump: forged' for mode: expected exact"
+            format!(
+                "invalid value 'x\\nreghivedump: forged' for mode: expected {}",
+                Mode::NAMES
+            )
         );
         assert!(err(&["a\r\u{1b}[2J\0"]).starts_with("unexpected argument 'a\\r\\u{1b}[2J\\u{0}':"));
         assert!(err(&["b\u{85}ad=1"]).starts_with("unknown option 'b\\u{85}ad'"));
@@ -246,7 +262,10 @@ mod tests {
         // Everything else, non-ASCII included, is shown as it is.
         assert_eq!(
             err(&["mode=\u{e17}\\x"]),
-            "invalid value '\u{e17}\\x' for mode: expected exact"
+            format!(
+                "invalid value '\u{e17}\\x' for mode: expected {}",
+                Mode::NAMES
+            )
         );
     }
 }

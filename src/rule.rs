@@ -8,6 +8,10 @@ use std::str::FromStr;
 use regex::bytes::{Regex, RegexBuilder};
 
 use crate::fields::Event;
+use extended::ExtendedRule;
+
+mod extended;
+mod normalize;
 
 /// Which rule to apply.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -15,21 +19,28 @@ pub enum Mode {
     /// The published rule, bit for bit.
     #[default]
     Exact,
+    /// The structure of a hive dump after undoing obfuscation: catches what the
+    /// published rule misses (`reg export`, renamed reg.exe, wrappers, look-alike
+    /// characters, regedit, hive-file copies) and drops its false positives
+    /// (`HKLM\SYSTEM\...` subkeys, `HKLM\SAMPLE`, words in an `echo`).
+    Extended,
 }
 
 impl Mode {
     /// Every mode's name, for messages.
-    pub const NAMES: &'static str = "exact";
+    pub const NAMES: &'static str = "exact or extended";
 
-    /// Whether the rule reads the PE original file name.
+    /// Whether the rule reads the PE original file name, which still says reg.exe or
+    /// regedit.exe after the program was renamed.
     pub fn reads_original_file_name(self) -> bool {
-        false
+        self == Mode::Extended
     }
 
     /// The option value that selects this mode.
     pub fn name(self) -> &'static str {
         match self {
             Mode::Exact => "exact",
+            Mode::Extended => "extended",
         }
     }
 }
@@ -40,16 +51,31 @@ impl FromStr for Mode {
     fn from_str(s: &str) -> Result<Self, ()> {
         match s {
             "exact" => Ok(Mode::Exact),
+            "extended" => Ok(Mode::Extended),
             _ => Err(()),
         }
     }
 }
 
-/// Which branch of the rule fired.
+/// Which branch of the rule fired. In extended mode an event that the published rule
+/// also flags is always [`Variant::Exact`], so `detection_variant=exact` keeps exactly
+/// the published rule's hits and any other value says why a new one fired.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Variant {
     /// The published rule fired.
     Exact,
+    /// The process's own arguments 1 and 2 are `save` or `export` and a
+    /// credential-bearing key: reg.exe by any name or path, or a renamed copy.
+    Shape,
+    /// A `reg` or `reg.exe` word followed by `save` or `export` and a
+    /// credential-bearing key, inside a line that runs other commands (cmd.exe,
+    /// PowerShell, PsExec, schtasks, wmic, a batch file written by `echo`).
+    Wrapper,
+    /// `regedit /e FILE KEY` (or `/a`, `-e`, `-a`) of a credential-bearing key.
+    Regedit,
+    /// A copy of the hive files themselves (`...\config\SAM`) from a volume shadow copy
+    /// or with a copying tool such as esentutl or certutil; `reg load` excepted.
+    HiveFile,
 }
 
 impl Variant {
@@ -57,6 +83,10 @@ impl Variant {
     pub fn name(self) -> &'static str {
         match self {
             Variant::Exact => "exact",
+            Variant::Shape => "shape",
+            Variant::Wrapper => "wrapper",
+            Variant::Regedit => "regedit",
+            Variant::HiveFile => "hive-file",
         }
     }
 }
@@ -110,6 +140,8 @@ impl Hives {
 /// A positive verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detection {
+    /// The rule that gave it.
+    pub mode: Mode,
     /// The branch that fired.
     pub variant: Variant,
     /// The hives the command line names.
@@ -130,21 +162,34 @@ impl fmt::Display for Detection {
 #[derive(Debug)]
 pub struct Detector {
     exact: ExactRule,
+    /// Present in extended mode.
+    extended: Option<ExtendedRule>,
 }
 
 impl Detector {
     /// Compiles the rule for `mode`.
     pub fn new(mode: Mode) -> Self {
-        match mode {
-            Mode::Exact => Detector {
-                exact: ExactRule::new(),
-            },
+        Detector {
+            exact: ExactRule::new(),
+            extended: (mode == Mode::Extended).then(ExtendedRule::new),
         }
     }
 
     /// Applies the rule to one event.
     pub fn detect(&self, event: &Event) -> Option<Detection> {
-        self.exact.detect(event)
+        let Some(extended) = &self.extended else {
+            return self.exact.detect(event);
+        };
+        let (variant, hives) = extended.detect(event)?;
+        let variant = match self.exact.detect(event) {
+            Some(_) => Variant::Exact,
+            None => variant,
+        };
+        Some(Detection {
+            mode: Mode::Extended,
+            variant,
+            hives,
+        })
     }
 }
 
@@ -194,6 +239,7 @@ impl ExactRule {
             hives.insert(Hives::from_name(&caps[1])?);
         }
         (hives != Hives::default()).then_some(Detection {
+            mode: Mode::Exact,
             variant: Variant::Exact,
             hives,
         })

@@ -1,5 +1,6 @@
 //! Offline mode: the same rule and field mapping over exported events (CSV with a header
-//! row, or JSON lines), printing the events that match with their annotation.
+//! row, JSON lines, or Windows event XML), printing the events that match with their
+//! annotation.
 
 use std::fmt;
 use std::fs::File;
@@ -8,10 +9,11 @@ use std::str::FromStr;
 
 use serde_json::Value as Json;
 
-use crate::annotate::{self, Value, FIELD_NAMES};
+use crate::annotate::{self, Value, FIELDS};
 use crate::fields::FieldMap;
 use crate::options::Config;
 use crate::rule::{Detection, Detector};
+use crate::xml;
 
 /// How matches are printed.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
@@ -48,7 +50,7 @@ pub enum ScanError {
         /// What failed.
         error: io::Error,
     },
-    /// An input is not CSV or JSON lines of the expected shape.
+    /// An input is not CSV, JSON lines or event XML of the expected shape.
     Parse {
         /// The input's name.
         input: String,
@@ -86,6 +88,9 @@ impl ScanError {
 
 /// One exported event: its fields in input order.
 type Fields = Vec<(String, Json)>;
+
+/// Reads one event from one line of a line-per-event format, or says what is wrong.
+type LineParser = fn(&[u8]) -> Result<Fields, String>;
 
 /// A matching event and where it was found.
 struct Hit {
@@ -161,8 +166,8 @@ fn lookup<'a>(fields: &'a Fields, name: &str) -> Option<&'a [u8]> {
 }
 
 /// Reads every event of one input, calling `each` with its line number and fields. The
-/// format is told by the first byte that is not white space: `{` starts JSON lines,
-/// anything else a CSV header.
+/// format is told by the first byte that is not white space: `{` starts JSON lines, `<`
+/// Windows event XML (one `<Event>` per line), anything else a CSV header.
 fn read_events(
     input: &str,
     mut reader: Box<dyn BufRead + '_>,
@@ -178,7 +183,12 @@ fn read_events(
         message,
     };
     let first = reader.fill_buf().map_err(read_error)?;
-    if first.trim_ascii_start().first() == Some(&b'{') {
+    let lines: Option<LineParser> = match first.trim_ascii_start().first() {
+        Some(b'{') => Some(json_event),
+        Some(b'<') => Some(xml_event),
+        _ => None,
+    };
+    if let Some(parse) = lines {
         let mut line = Vec::new();
         let mut number = 0;
         loop {
@@ -187,12 +197,13 @@ fn read_events(
                 return Ok(());
             }
             number += 1;
-            if line.trim_ascii().is_empty() {
+            // Blank lines, and the declaration that opens an XML file, hold no event.
+            let trimmed = line.trim_ascii();
+            if trimmed.is_empty() || trimmed.starts_with(b"<?") {
                 continue;
             }
-            let object: serde_json::Map<String, Json> = serde_json::from_slice(&line)
-                .map_err(|e| parse_error(number, format!("not a JSON object: {e}")))?;
-            each(number, object.into_iter().collect())?;
+            let fields = parse(&line).map_err(|message| parse_error(number, message))?;
+            each(number, fields)?;
         }
     }
     let mut csv = csv::ReaderBuilder::new().from_reader(reader);
@@ -223,19 +234,33 @@ fn read_events(
     }
 }
 
+fn json_event(line: &[u8]) -> Result<Fields, String> {
+    let object: serde_json::Map<String, Json> =
+        serde_json::from_slice(line).map_err(|e| format!("not a JSON object: {e}"))?;
+    Ok(object.into_iter().collect())
+}
+
+fn xml_event(line: &[u8]) -> Result<Fields, String> {
+    let fields = xml::event_fields(&String::from_utf8_lossy(line)).map_err(|e| e.to_string())?;
+    Ok(fields
+        .into_iter()
+        .map(|(name, value)| (name, Json::String(value)))
+        .collect())
+}
+
 fn annotation(fields: &FieldMap, hit: &Hit) -> Vec<(&'static str, Json)> {
     let event = fields.event(|name| lookup(&hit.fields, name));
     let text = |b: &[u8]| Json::String(String::from_utf8_lossy(b).into_owned());
-    FIELD_NAMES
+    FIELDS
         .iter()
         .zip(annotate::annotate(&hit.detection, &event))
-        .map(|(name, value)| {
+        .map(|(field, value)| {
             let json = match value {
                 Value::Text(t) => text(&t),
                 Value::Number(n) => Json::from(n),
                 Value::List(items) => Json::Array(items.iter().map(|i| text(i)).collect()),
             };
-            (*name, json)
+            (field.name, json)
         })
         .collect()
 }

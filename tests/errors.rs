@@ -38,7 +38,7 @@ fn expect_error(input: &[u8]) -> String {
 fn bad_options_are_answered_in_the_getinfo_reply() {
     let cases: [(&[&str], &str); 5] = [
         (&["bogus=1"], "unknown option 'bogus' (options: mode, filter, process_name_field, cmdline_field, dest_field, user_field)"),
-        (&["mode=fuzzy"], "invalid value 'fuzzy' for mode: expected exact"),
+        (&["mode=fuzzy"], "invalid value 'fuzzy' for mode: expected exact or extended"),
         (&["filter=perhaps"], "invalid value 'perhaps' for filter: expected true or false (t, true, 1, yes / f, false, 0, no)"),
         (&["process"], "unexpected argument 'process': options are written name=value (options: mode, filter, process_name_field, cmdline_field, dest_field, user_field)"),
         (&["mode=exact", "mode=exact"], "option 'mode' is given more than once"),

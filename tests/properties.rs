@@ -13,7 +13,7 @@ use std::io::BufReader;
 use proptest::collection::vec;
 use proptest::prelude::*;
 use proptest::sample::{select, Index};
-use reghivedump::annotate::{DETECTION_NAME, FIELD_NAMES};
+use reghivedump::annotate::{DETECTION_NAME, FIELDS};
 use reghivedump::fields::FieldMap;
 use reghivedump::records::encode_multivalue;
 
@@ -84,7 +84,7 @@ fn cmd_line() -> impl Strategy<Value = Vec<u8>> {
 
 fn is_annotation(name: &[u8]) -> bool {
     let plain = name.strip_prefix(b"__mv_").unwrap_or(name);
-    FIELD_NAMES.iter().any(|f| f.as_bytes() == plain)
+    FIELDS.iter().any(|f| f.name.as_bytes() == plain)
 }
 
 /// Bytes that CSV and the multivalue encoding treat specially, and any byte at all.

@@ -2,7 +2,7 @@
 
 use crate::util::*;
 
-const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","Hostname","host","dest_user_id","user","User","SubjectUserName"]}"#;
+const REQUIRED: &str = r#"{"type":"streaming","required_fields":["process_name","Image","NewProcessName","New_Process_Name","process_path","process","cmd_line","CommandLine","Process_Command_Line","dest_device_id","dest","Computer","Hostname","host","dest_user_id","user","User","SubjectUserName"]}"#;
 
 fn empty_cells() -> String {
     ",".repeat(ANNOTATION_COLUMNS)
@@ -19,6 +19,19 @@ fn getinfo_declares_a_streaming_command_and_the_fields_it_reads() {
     let ending = s.finish();
     assert_eq!(ending.code, Some(0), "{}", ending.stderr);
     assert_eq!(ending.stderr, "");
+}
+
+#[test]
+fn extended_mode_also_asks_for_the_original_file_name() {
+    let mut s = Session::start();
+    let reply = s.request(&getinfo(&["mode=extended"]));
+    let with_ofn = REQUIRED.replace(
+        r#""SubjectUserName"]"#,
+        r#""SubjectUserName","original_file_name","OriginalFileName"]"#,
+    );
+    assert_ne!(with_ofn, REQUIRED);
+    assert_eq!(reply.metadata, with_ofn);
+    assert_eq!(s.finish().code, Some(0));
 }
 
 #[test]

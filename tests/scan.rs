@@ -10,7 +10,7 @@ const SAMPLE: &str = concat!(
     "/app/lookups/reghivedump_sample_events.csv"
 );
 
-fn run(args: &[&str], stdin: &[u8]) -> Output {
+pub fn run(args: &[&str], stdin: &[u8]) -> Output {
     let mut child = command()
         .args(args)
         .current_dir(env!("CARGO_MANIFEST_DIR"))
@@ -23,7 +23,7 @@ fn run(args: &[&str], stdin: &[u8]) -> Output {
     child.wait_with_output().unwrap()
 }
 
-fn text(bytes: &[u8]) -> String {
+pub fn text(bytes: &[u8]) -> String {
     String::from_utf8(bytes.to_vec()).unwrap()
 }
 
@@ -159,7 +159,7 @@ fn usage_and_input_errors_are_one_line_with_distinct_codes() {
         (&["scan", "--colour", "x"], b"", 2, "reghivedump: unknown option '--colour'; see 'reghivedump --help'\n"),
         (&["scan", "--format", "xml"], b"", 2, "reghivedump: invalid value 'xml' for --format: expected table, csv or jsonl; see 'reghivedump --help'\n"),
         (&["scan", "--mode"], b"", 2, "reghivedump: --mode needs a value; see 'reghivedump --help'\n"),
-        (&["scan", "--mode", "loose"], b"", 2, "reghivedump: invalid value 'loose' for mode: expected exact; see 'reghivedump --help'\n"),
+        (&["scan", "--mode", "loose"], b"", 2, "reghivedump: invalid value 'loose' for mode: expected exact or extended; see 'reghivedump --help'\n"),
         (&["scan", "no/such/file.csv"], b"", 1, "reghivedump: cannot read no/such/file.csv: No such file or directory (os error 2)\n"),
         (&["scan", "-"], b"{\"a\":1}\n{\"a\":\n", 1, "reghivedump: -:2: not a JSON object: EOF while parsing a value at line 2 column 0\n"),
     ];
@@ -188,6 +188,7 @@ fn real_process_creation_events() {
         ("otrf_cmd_dumping_ntds_dit_file_volume_shadow_copy.process_creation_extract.json", 2),
         ("otrf_cmd_sam_copy_esentutl_2020-10-1900290001.json", 0),
         ("otrf_empire_persistence_registry_modification_run_keys_standard_user.process_creation_extract.json", 0),
+        ("evtx-attack-samples_PanacheSysmon_vs_AtomicRedTeam01.xml", 14),
     ];
     for (file, matches) in expect {
         let path = dir.join(file);
@@ -210,4 +211,140 @@ fn real_process_creation_events() {
             );
         }
     }
+}
+
+/// How many events, the variant, the hives and the command line.
+pub type Dump = (usize, &'static str, &'static str, &'static str);
+
+/// The hive dumps of each real dataset, as extended mode labels them: how many events
+/// (Sysmon 1 and Security 4688 log the same process twice), the variant, the hives and
+/// the command line. A file with none holds only benign near-misses or unrelated
+/// activity.
+pub const DUMPS: [(&str, &[Dump]); 6] = [
+    ("otrf_empire_shell_reg_dump_sam_2020-09-22042823.json", &[
+        (2, "exact", "SAM", r#""C:\windows\system32\reg.exe" save HKLM\sam sam"#),
+    ]),
+    ("otrf_cmd_psexec_lsa_secrets_dump_2020-10-1903305471.json", &[
+        (2, "exact", "SECURITY", r#""reg" save HKLM\security\policy\secrets C:\Users\wardog\AppData\Local\Temp\secrets"#),
+        (2, "wrapper", "SECURITY", r"PsExec.exe  -accepteula -s reg save HKLM\security\policy\secrets C:\Users\wardog\AppData\Local\Temp\secrets"),
+    ]),
+    ("otrf_cmd_dumping_ntds_dit_file_volume_shadow_copy.process_creation_extract.json", &[
+        (2, "exact", "SYSTEM", r"reg  save HKLM\SYSTEM C:\Windows\Temp\SYSTEM_HIVE"),
+    ]),
+    ("otrf_cmd_sam_copy_esentutl_2020-10-1900290001.json", &[
+        (2, "hive-file", "SAM", r"esentutl.exe  /y /vss C:\windows/system32/config/SAM /d C:\ProgramData\SAM"),
+    ]),
+    ("otrf_empire_persistence_registry_modification_run_keys_standard_user.process_creation_extract.json", &[]),
+    ("evtx-attack-samples_PanacheSysmon_vs_AtomicRedTeam01.xml", &[
+        (1, "exact", "SECURITY", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\Security security.hive""#),
+        (1, "exact", "SECURITY", r"reg  save HKLM\Security security.hive"),
+        (1, "exact", "SYSTEM", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\System system.hive""#),
+        (1, "exact", "SYSTEM", r"reg  save HKLM\System system.hive"),
+        (1, "exact", "SAM", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\SAM sam.hive""#),
+        (1, "exact", "SAM", r"reg  save HKLM\SAM sam.hive"),
+        (1, "exact", "SAM", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\sam sam""#),
+        (1, "exact", "SAM", r"reg  save HKLM\sam sam"),
+        (1, "exact", "SYSTEM", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\system system""#),
+        (1, "exact", "SYSTEM", r"reg  save HKLM\system system"),
+        (1, "exact", "SECURITY", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\security security""#),
+        (1, "exact", "SECURITY", r"reg  save HKLM\security security"),
+        (1, "hive-file", "SYSTEM", r#""C:\Windows\system32\cmd.exe" /c "copy \\?\GLOBALROOT\Device\HarddiskVolumeShadowCopy1\Windows\System32\config\SYSTEM C:\Extract\VSC_SYSTEM_HIVE""#),
+        (1, "exact", "SYSTEM", r#""C:\Windows\system32\cmd.exe" /c "reg save HKLM\SYSTEM C:\Extract\SYSTEM_HIVE""#),
+        (1, "exact", "SYSTEM", r"reg  save HKLM\SYSTEM C:\Extract\SYSTEM_HIVE"),
+    ]),
+];
+
+/// The events `scan` flags in a file, in order: the whole event with its annotation.
+pub fn flagged(path: &std::path::Path, mode: &str) -> Vec<serde_json::Value> {
+    let out = run(
+        &[
+            "scan",
+            "--mode",
+            mode,
+            "--format",
+            "jsonl",
+            path.to_str().unwrap(),
+        ],
+        b"",
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    text(&out.stdout)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+/// An annotated event as (variant, hives, command line).
+pub fn summary(event: &serde_json::Value) -> (String, String, String) {
+    let hives: Vec<&str> = event["reg_hive"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h.as_str().unwrap())
+        .collect();
+    (
+        event["detection_variant"].as_str().unwrap().to_string(),
+        hives.join(","),
+        event["CommandLine"].as_str().unwrap().to_string(),
+    )
+}
+
+#[test]
+fn extended_mode_flags_the_hive_dumps_of_real_datasets_and_nothing_else() {
+    let Some(dir) = shared_testdata() else { return };
+    for (file, dumps) in DUMPS {
+        let mut got: Vec<_> = flagged(&dir.join("attack-data").join(file), "extended")
+            .iter()
+            .map(summary)
+            .collect();
+        let mut want: Vec<_> = dumps
+            .iter()
+            .flat_map(|(n, variant, hive, line)| {
+                std::iter::repeat_n(
+                    (variant.to_string(), hive.to_string(), line.to_string()),
+                    *n,
+                )
+            })
+            .collect();
+        got.sort();
+        want.sort();
+        assert_eq!(got, want, "{file}");
+    }
+}
+
+#[test]
+fn extended_mode_annotates_with_sub_techniques_and_reads_original_file_names() {
+    let input = "<?xml version='1.0'?>\n\
+<Event><System><EventID>1</EventID><Computer>pc1</Computer></System><EventData><Data Name='Image'>C:\\Users\\Public\\svc.exe</Data><Data Name='OriginalFileName'>reg.exe</Data><Data Name='CommandLine'>save HKLM\\SAM x &amp;&amp; y</Data><Data Name='User'>CORP\\ann</Data></EventData></Event>\n\
+<Event><System><EventID>1</EventID></System><EventData><Data Name='Image'>C:\\Windows\\reg.exe</Data><Data Name='CommandLine'>reg save HKLM\\SAMPLE x</Data></EventData></Event>\n";
+    let out = run(
+        &["scan", "--mode", "extended", "--format", "jsonl"],
+        input.as_bytes(),
+    );
+    assert_eq!(out.status.code(), Some(0), "{}", text(&out.stderr));
+    let event: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(event["detection_variant"], "shape");
+    assert_eq!(
+        event["mitre_attack"],
+        serde_json::json!(["T1003", "T1003.002"])
+    );
+    assert_eq!(
+        event["risk_object"],
+        serde_json::json!(["pc1", "CORP\\ann"])
+    );
+    assert_eq!(event["CommandLine"], "save HKLM\\SAM x && y");
+    assert_eq!(
+        text(&out.stderr),
+        "reghivedump: 2 events read from 1 input(s), 1 matched (mode extended)\n"
+    );
+}
+
+#[test]
+fn malformed_xml_is_an_input_error_with_its_line() {
+    let out = run(&["scan", "-"], b"<Event><System></Event>\n");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        text(&out.stderr),
+        "reghivedump: -:1: not an XML event: unbalanced tags\n"
+    );
 }

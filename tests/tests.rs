@@ -7,6 +7,7 @@ mod faults;
 mod oracle;
 mod properties;
 mod protocol;
+mod quality;
 mod recordings;
 mod scan;
 mod security;

@@ -1,0 +1,914 @@
+#!/usr/bin/env python3
+"""Throughput benchmark for reghivedump.
+
+Generates splunkd-like SCP v2 request streams (bench/gen_stream.py), drives
+each candidate with them the way splunkd does, checks every reply, and prints
+a markdown report (events/s, MB/s, peak RSS, ratios, startup cost).
+
+Candidates, on the same stream, in the same run (interleaved per repeat):
+  reghivedump   the command under test (target/release/reghivedump by default)
+  splunklib     the same rule as a splunklib StreamingCommand
+                (bench/splunklib_reghivedump.py, splunk-sdk from a venv)
+  floor         bench/echo_chunk.rs: reads each request whole and sends its body
+                back unchanged (no CSV, no rule): the floor for any command that
+                obeys the protocol's read-the-request-then-reply rule
+  cat           `cat` driven by the same driver: the floor for moving the bytes
+                through the same pipes, chunk by chunk (cat echoes each request,
+                which is itself a well-formed chunk, and overlaps in and out)
+  cat-stream    the whole stream through `cat` with a concurrent reader
+                (pipelined, not half-duplex; shown for reference)
+
+Usage: python3 bench/run.py [--quick] [--bin PATH] [--repeat N] [--out FILE]
+"""
+
+import argparse
+import csv
+import hashlib
+import io
+import json
+import mmap
+import os
+import platform
+import re
+import select
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+ROOT = os.path.dirname(HERE)
+WORK = os.path.join(ROOT, "target", "bench")
+SDK_VERSION = "2.1.1"
+
+sys.path.insert(0, HERE)
+import gen_stream  # noqa: E402
+
+csv.field_size_limit(1 << 30)
+
+HEADER_RE = re.compile(rb"chunked\s+1\.0\s*,\s*(\d+)\s*,\s*(\d+)\s*\n")
+IO_STEP = 1 << 20
+PIPE_SIZE = 0   # 0: the system's default pipe buffer; else F_SETPIPE_SZ on every pipe
+
+
+class ProtocolError(Exception):
+    pass
+
+
+# --------------------------------------------------------------------------
+# streams
+
+CONFIGS = {
+    # name: (events, bytes_per_event or None for the natural event, required fields only)
+    "10k": (10_000, None, False),
+    "100k": (100_000, None, False),
+    "1M": (1_000_000, None, False),
+    "100k-0.2KB": (100_000, 200, False),
+    "100k-4KB": (100_000, 4000, False),
+    "100k-required": (100_000, None, True),
+}
+DEFAULT_CONFIGS = ["10k", "100k", "1M", "100k-0.2KB", "100k-4KB", "100k-required"]
+QUICK_CONFIGS = ["10k", "100k-0.2KB"]
+
+
+def stream_path(events, bpe, chunk_size, seed, only_fields):
+    tag = ""
+    if only_fields is not None:
+        tag = "_only" + hashlib.sha1(",".join(only_fields).encode()).hexdigest()[:10]
+    name = "ev%d_bpe%s_cs%d_seed%d%s.bin" % (events, bpe or "natural", chunk_size, seed, tag)
+    return os.path.join(WORK, "streams", name)
+
+
+def ensure_stream(events, bpe, chunk_size, seed, only_fields=None):
+    path = stream_path(events, bpe, chunk_size, seed, only_fields)
+    meta_path = path + ".json"
+    if os.path.exists(path) and os.path.exists(meta_path):
+        with open(meta_path) as f:
+            meta = json.load(f)
+        if meta.get("format") == 1 and os.path.getsize(path) == meta["bytes"]:
+            return path, meta
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    log("generating %s ..." % os.path.relpath(path, ROOT))
+    t = time.perf_counter()
+    meta = gen_stream.generate(path, events, chunk_size, bpe, seed, 0.001, 0.002,
+                               only_fields=only_fields)
+    log("  %d bytes, %d matches, %.1f s" % (meta["bytes"], meta["matches"], time.perf_counter() - t))
+    return path, meta
+
+
+def index_chunks(buf):
+    """[(offset, length, metadata dict)] of every chunk in a request stream."""
+    out = []
+    pos = 0
+    n = len(buf)
+    while pos < n:
+        m = HEADER_RE.match(buf, pos, min(n, pos + 64))
+        if not m:
+            raise ValueError("bad chunk header at offset %d" % pos)
+        ml, bl = int(m.group(1)), int(m.group(2))
+        start = m.end()
+        meta = json.loads(bytes(buf[start:start + ml]))
+        end = start + ml + bl
+        out.append((pos, end - pos, meta))
+        pos = end
+    return out
+
+
+# --------------------------------------------------------------------------
+# the driver
+
+def log(msg):
+    print(msg, file=sys.stderr, flush=True)
+
+
+class Child:
+    def __init__(self, argv, stderr_path):
+        self.err = open(stderr_path, "wb")
+        self.t_spawn = time.perf_counter()
+        self.p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                                  stderr=self.err, bufsize=0, close_fds=True)
+        self.fin = self.p.stdin.fileno()
+        self.fout = self.p.stdout.fileno()
+        set_pipe_size(self.fin, self.fout)
+        os.set_blocking(self.fin, False)
+        os.set_blocking(self.fout, False)
+        self.poll = select.poll()
+        self.pending = bytearray()   # reply bytes read past the previous reply
+        # One reply buffer, reused: a fresh 100 MB buffer per reply would make the
+        # driver page-fault inside the timed exchange.
+        self.rbuf = bytearray()
+
+    def exchange(self, req):
+        """Write one request chunk and read exactly one complete reply chunk.
+
+        stdout is drained while the request is written (a command that answers
+        before it has read the whole request, like cat, would otherwise
+        deadlock); the next request is only sent after this reply is complete.
+        Returns (metadata bytes, body memoryview)."""
+        fin, fout, poll = self.fin, self.fout, self.poll
+        written = 0
+        total = len(req)
+        poll.register(fout, select.POLLIN)
+        if total:
+            poll.register(fin, select.POLLOUT)
+        head = self.pending
+        self.pending = bytearray()
+        reply = None       # bytearray of metadata+body once the header is known
+        got = 0
+        need = -1
+        hdr_len = 0
+        while True:
+            if reply is None:
+                m = HEADER_RE.match(head)
+                if m:
+                    hdr_len = m.end()
+                    need = int(m.group(1)) + int(m.group(2))
+                    if len(self.rbuf) < need:
+                        self.rbuf = bytearray(need)
+                    reply = memoryview(self.rbuf)[:need]
+                    have = head[hdr_len:hdr_len + need]
+                    reply[:len(have)] = have
+                    got = len(have)
+                    extra = head[hdr_len + need:]
+                    if extra:
+                        self.pending = bytearray(extra)
+                elif len(head) > 64 or (b"\n" in head and not HEADER_RE.match(head)):
+                    raise ProtocolError("bad reply header %r" % bytes(head[:80]))
+            if reply is not None and got >= need and written >= total:
+                break
+            for fd, ev in poll.poll():
+                if fd == fin:
+                    try:
+                        written += os.write(fin, req[written:written + IO_STEP])
+                    except BlockingIOError:
+                        pass
+                    except BrokenPipeError:
+                        raise ProtocolError("child closed stdin after %d of %d request bytes"
+                                            % (written, total))
+                    if written >= total:
+                        poll.unregister(fin)
+                elif reply is None:
+                    try:
+                        data = os.read(fout, 65536)
+                    except BlockingIOError:
+                        continue
+                    if not data:
+                        raise ProtocolError("EOF on stdout before a reply (exit %s)" % self.p.poll())
+                    head += data
+                else:
+                    try:
+                        if got < need:
+                            n = os.readv(fout, [reply[got:]])
+                        else:
+                            extra = os.read(fout, 65536)
+                            n = len(extra)
+                            self.pending += extra
+                    except BlockingIOError:
+                        continue
+                    if n == 0:
+                        if got < need:
+                            raise ProtocolError("EOF on stdout inside a reply (%d of %d bytes)"
+                                                % (got, need))
+                        poll.unregister(fout)
+                        fout = -1
+                        continue
+                    if got < need:
+                        got += n
+        if fout != -1:
+            poll.unregister(fout)
+        if self.pending:
+            raise ProtocolError("%d bytes after a reply, before the next request"
+                                % len(self.pending))
+        hdr = HEADER_RE.match(head)
+        ml = int(hdr.group(1))
+        return bytes(reply[:ml]), reply[ml:]
+
+    def finish(self):
+        """Close stdin, require EOF with no further output, reap with rusage."""
+        self.p.stdin.close()
+        os.set_blocking(self.fout, True)
+        extra = b""
+        while True:
+            data = os.read(self.fout, 65536)
+            if not data:
+                break
+            extra += data
+        _, status, ru = os.wait4(self.p.pid, 0)
+        t_end = time.perf_counter()
+        self.p.returncode = os.waitstatus_to_exitcode(status)
+        self.p.stdout.close()
+        self.err.close()
+        return extra, self.p.returncode, ru, t_end
+
+
+def run_protocol(name, argv, buf, chunks, meta, verify, logdir):
+    """Drive one candidate over a whole stream.  Timing excludes the checks
+    done between exchanges (the child is blocked in read() then)."""
+    stderr_path = os.path.join(logdir, "%s.stderr" % name)
+    c = Child(argv, stderr_path)
+    timed = 0.0
+    t_mark = c.t_spawn
+    dcpu = 0.0                      # the driver's own CPU inside the timed intervals
+    c_mark = time.process_time()
+    served = 0
+    checker = verify(meta) if verify else None
+    try:
+        for off, ln, req_meta in chunks:
+            req = memoryview(buf)[off:off + ln]
+            rmeta, body = c.exchange(req)
+            now = time.perf_counter()
+            timed += now - t_mark
+            dcpu += time.process_time() - c_mark
+            if checker:
+                checker(req, req_meta, rmeta, body)
+            served += 1
+            t_mark = time.perf_counter()
+            c_mark = time.process_time()
+        # The child is alive and blocked reading stdin: its high-water RSS is
+        # final.  (ru_maxrss from wait4 would also count the parent's RSS at
+        # fork time, inherited up to exec.)
+        hwm = read_hwm(c.p.pid)
+        t_mark = time.perf_counter()
+        extra, code, ru, t_end = c.finish()
+        timed += t_end - t_mark
+    except Exception:
+        try:
+            c.p.kill()
+        except OSError:
+            pass
+        c.p.wait()
+        raise
+    if extra:
+        raise ProtocolError("%s wrote %d bytes after the last reply" % (name, len(extra)))
+    if code != 0:
+        raise ProtocolError("%s exited with %d (see %s)" % (name, code, stderr_path))
+    if checker:
+        checker.done()
+    return {"wall": timed, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm,
+            "replies": served, "driver_cpu": dcpu}
+
+
+def set_pipe_size(*fds):
+    if PIPE_SIZE:
+        import fcntl
+        for fd in fds:
+            fcntl.fcntl(fd, 1031, PIPE_SIZE)  # F_SETPIPE_SZ
+
+
+def read_hwm(pid):
+    """Peak resident set size (VmHWM, KiB) of a live process."""
+    with open("/proc/%d/status" % pid) as f:
+        for line in f:
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1])
+    raise ProtocolError("no VmHWM for pid %d" % pid)
+
+
+def run_cat_stream(buf):
+    """The whole stream through cat, writer and reader concurrent."""
+    p = subprocess.Popen(["cat"], stdin=subprocess.PIPE, stdout=subprocess.PIPE, bufsize=0)
+    t0 = time.perf_counter()
+    fin, fout = p.stdin.fileno(), p.stdout.fileno()
+    set_pipe_size(fin, fout)
+    os.set_blocking(fin, False)
+    os.set_blocking(fout, False)
+    poll = select.poll()
+    poll.register(fin, select.POLLOUT)
+    poll.register(fout, select.POLLIN)
+    mv = memoryview(buf)
+    total = len(buf)
+    written = got = 0
+    sink = bytearray(1 << 20)
+    smv = memoryview(sink)
+    while got < total or written < total:
+        for fd, ev in poll.poll():
+            if fd == fin:
+                try:
+                    written += os.write(fin, mv[written:written + IO_STEP])
+                except BlockingIOError:
+                    pass
+                if written >= total:
+                    poll.unregister(fin)
+                    hwm = read_hwm(p.pid)
+                    p.stdin.close()
+            else:
+                try:
+                    n = os.readv(fout, [smv])
+                except BlockingIOError:
+                    continue
+                if n == 0:
+                    poll.unregister(fout)
+                    break
+                got += n
+    os.set_blocking(fout, True)
+    while os.read(fout, 65536):
+        got += 1
+    _, status, ru = os.wait4(p.pid, 0)
+    t = time.perf_counter() - t0
+    p.returncode = os.waitstatus_to_exitcode(status)
+    p.stdout.close()
+    if got != total:
+        raise ProtocolError("cat moved %d of %d bytes" % (got, total))
+    return {"wall": t, "cpu": ru.ru_utime + ru.ru_stime, "rss_kib": hwm, "replies": 0,
+            "driver_cpu": None}
+
+
+# --------------------------------------------------------------------------
+# reply checks
+
+class EchoCheck:
+    """cat: every reply must be the request, byte for byte."""
+
+    def __init__(self, meta):
+        pass
+
+    def __call__(self, req, req_meta, rmeta, body):
+        m = HEADER_RE.match(req)
+        if bytes(req[m.end():]) != rmeta + bytes(body):
+            raise ProtocolError("cat echo differs from the request")
+
+    def done(self):
+        pass
+
+
+class FloorCheck:
+    """The half-duplex floor: `finished` echoed, the body sent back unchanged."""
+
+    def __init__(self, meta):
+        pass
+
+    def __call__(self, req, req_meta, rmeta, body):
+        m = HEADER_RE.match(req)
+        ml = int(m.group(1))
+        reply = json.loads(rmeta)
+        if req_meta.get("action") == "execute" and reply.get("finished") != req_meta.get("finished"):
+            raise ProtocolError("floor: finished not echoed")
+        if bytes(req[m.end() + ml:]) != bytes(body):
+            raise ProtocolError("floor: body differs from the request")
+
+    def done(self):
+        pass
+
+
+class CommandCheck:
+    """A streaming command: getinfo answered with a streaming type and no error;
+    one reply per execute request echoing `finished`; every input row comes back
+    once and in order (by _serial); the rows carrying `match_field` are exactly
+    the events the generator made to match."""
+
+    match_field = "detection_name"
+
+    def __init__(self, meta):
+        self.meta = meta
+        self.chunk = 0
+        self.next_serial = 0
+        self.matches = []
+        self.rows = 0
+
+    def __call__(self, req, req_meta, rmeta, body):
+        try:
+            reply = json.loads(rmeta)
+        except ValueError:
+            raise ProtocolError("reply metadata is not JSON: %r" % rmeta[:200])
+        if not isinstance(reply, dict):
+            raise ProtocolError("reply metadata is not an object")
+        if "error" in reply:
+            raise ProtocolError("reply carries an error: %r" % reply["error"])
+        for level, text in reply.get("inspector", {}).get("messages", []):
+            if str(level).upper() in ("ERROR", "FATAL"):
+                raise ProtocolError("reply carries an %s message: %s" % (level, text))
+        if req_meta.get("action") == "getinfo":
+            if reply.get("type", "streaming") != "streaming":
+                raise ProtocolError("getinfo reply type %r" % reply.get("type"))
+            # required_fields is allowed: the benchmark sends every field anyway
+            # (the worst case for the command).
+            if len(body):
+                raise ProtocolError("getinfo reply has a body")
+            return
+        if bool(reply.get("finished", False)) != bool(req_meta.get("finished", False)):
+            raise ProtocolError("reply finished=%r for request finished=%r"
+                                % (reply.get("finished"), req_meta.get("finished")))
+        expect = self.meta["chunks"][self.chunk]
+        self.chunk += 1
+        text = io.StringIO(bytes(body).decode("utf-8"), newline="")
+        rd = csv.reader(text)
+        header = next(rd, None)
+        if header is None:
+            if expect:
+                raise ProtocolError("empty reply body for %d input rows" % expect)
+            return
+        # rows are identified by _serial, or by _chunked_idx (0.. within the chunk)
+        # in a stream that carries only the required fields
+        if "_serial" in header:
+            si, base = header.index("_serial"), 0
+        elif "_chunked_idx" in header:
+            si, base = header.index("_chunked_idx"), self.next_serial
+        else:
+            raise ProtocolError("reply header has neither _serial nor _chunked_idx")
+        mi = header.index(self.match_field) if self.match_field in header else -1
+        n = 0
+        for row in rd:
+            if len(row) != len(header):
+                raise ProtocolError("row of %d cells under a header of %d" % (len(row), len(header)))
+            if base + int(row[si]) != self.next_serial:
+                raise ProtocolError("row _serial %s where %d was expected" % (row[si], self.next_serial))
+            if mi >= 0 and row[mi]:
+                self.matches.append(self.next_serial)
+            self.next_serial += 1
+            n += 1
+        if n != expect:
+            raise ProtocolError("%d rows out for %d rows in" % (n, expect))
+        self.rows += n
+
+    def done(self):
+        if self.chunk != len(self.meta["chunks"]):
+            raise ProtocolError("answered %d of %d execute chunks" % (self.chunk, len(self.meta["chunks"])))
+        if self.matches != self.meta["match_serials"]:
+            raise ProtocolError("flagged %d events, expected %d (first differences: %r)"
+                                % (len(self.matches), self.meta["matches"],
+                                   sorted(set(self.matches) ^ set(self.meta["match_serials"]))[:5]))
+
+
+# --------------------------------------------------------------------------
+# startup
+
+def getinfo_once(argv, req):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, bufsize=0)
+    p.stdin.write(req)
+    head = b""
+    while True:
+        m = HEADER_RE.match(head)
+        if m:
+            break
+        d = p.stdout.read(256)
+        if not d:
+            raise ProtocolError("no getinfo reply from %s" % argv[0])
+        head += d
+    need = m.end() + int(m.group(1)) + int(m.group(2))
+    while len(head) < need:
+        d = p.stdout.read(need - len(head))
+        if not d:
+            raise ProtocolError("short getinfo reply from %s" % argv[0])
+        head += d
+    p.stdin.close()
+    rest = p.stdout.read()
+    code = p.wait()
+    t = time.perf_counter() - t0
+    p.stdout.close()
+    if code != 0 or rest:
+        raise ProtocolError("%s getinfo-only run: exit %d, %d stray bytes" % (argv[0], code, len(rest)))
+    return t, head[m.end():m.end() + int(m.group(1))]
+
+
+def spawn_once(argv):
+    t0 = time.perf_counter()
+    p = subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL, bufsize=0)
+    p.stdin.close()
+    p.stdout.read()
+    p.wait()
+    p.stdout.close()
+    return time.perf_counter() - t0
+
+
+def startup(bin_argv, sl_argv, req, runs, sl_runs):
+    res = {"true": [], "reghivedump": []}
+    reply = None
+    for _ in range(runs):   # interleaved, so both see the same background load
+        res["true"].append(spawn_once(["true"]))
+        t, reply = getinfo_once(bin_argv, req)
+        res["reghivedump"].append(t)
+    res["reghivedump_reply"] = reply.decode("utf-8", "replace")
+    if sl_argv and sl_runs:
+        res["splunklib"] = [getinfo_once(sl_argv, req)[0] for _ in range(sl_runs)]
+    return res
+
+
+# --------------------------------------------------------------------------
+# environment
+
+def machine():
+    cpu = "?"
+    with open("/proc/cpuinfo") as f:
+        for line in f:
+            if line.startswith("model name"):
+                cpu = line.split(":", 1)[1].strip()
+                break
+    mem = "?"
+    with open("/proc/meminfo") as f:
+        for line in f:
+            if line.startswith("MemTotal"):
+                mem = "%.1f GiB" % (int(line.split()[1]) / 1024 / 1024)
+                break
+    return {"nproc": os.cpu_count(), "cpu": cpu, "mem": mem,
+            "kernel": platform.release(), "python": platform.python_version(),
+            "pipe": "%d KiB" % ((PIPE_SIZE or fcntl_pipe_size()) // 1024)}
+
+
+def fcntl_pipe_size():
+    import fcntl
+    r, w = os.pipe()
+    try:
+        return fcntl.fcntl(w, 1032)  # F_GETPIPE_SZ
+    finally:
+        os.close(r)
+        os.close(w)
+
+
+def ensure_venv():
+    venv = os.path.join(WORK, "venv")
+    py = os.path.join(venv, "bin", "python")
+    ok = False
+    if os.path.exists(py):
+        r = subprocess.run([py, "-c", "import splunklib; print(splunklib.__version__)"],
+                           capture_output=True, text=True)
+        ok = r.returncode == 0 and r.stdout.strip() == SDK_VERSION
+    if not ok:
+        log("creating %s with splunk-sdk==%s ..." % (os.path.relpath(venv, ROOT), SDK_VERSION))
+        subprocess.run([sys.executable, "-m", "venv", venv], check=True)
+        subprocess.run([py, "-m", "pip", "install", "-q", "splunk-sdk==%s" % SDK_VERSION], check=True)
+    return py
+
+
+def build_floor():
+    src = os.path.join(HERE, "echo_chunk.rs")
+    out = os.path.join(WORK, "echo_chunk")
+    if not os.path.exists(out) or os.path.getmtime(out) < os.path.getmtime(src):
+        log("rustc -O bench/echo_chunk.rs ...")
+        os.makedirs(WORK, exist_ok=True)
+        subprocess.run(["rustc", "-O", "--edition", "2021", src, "-o", out], check=True)
+    return out
+
+
+def build():
+    log("cargo build --release ...")
+    subprocess.run(["cargo", "build", "--release", "--quiet"], cwd=ROOT, check=True)
+    return os.path.join(ROOT, "target", "release", "reghivedump")
+
+
+# --------------------------------------------------------------------------
+# report
+
+def fmt_int(x):
+    return "{:,}".format(int(round(x)))
+
+
+def median(xs):
+    return statistics.median(xs)
+
+
+def report(args, mach, results, start, cmdline, commit):
+    L = []
+    w = L.append
+    w("# Benchmark results\n")
+    w("Written by `bench/run.py`; [README.md](README.md) says what each number measures.\n")
+    w("## Machine\n")
+    w("- `nproc`: %s; CPU: %s; memory: %s; Linux %s; Python %s; pipe buffer %s"
+      % (mach["nproc"], mach["cpu"], mach["mem"], mach["kernel"], mach["python"], mach["pipe"]))
+    w("- command under test: `%s`%s" % (args.bin_label, (" at commit `%s`" % commit) if commit else ""))
+    w("- splunklib: splunk-sdk %s (StreamingCommand, `bench/splunklib_reghivedump.py`)" % SDK_VERSION)
+    w("- run: `%s`" % cmdline)
+    w("- timings: best (fastest) of %d interleaved repeats, median in brackets; the machine is "
+      "shared, and load from others only ever adds time, so ratios and bars use the best runs; "
+      "CPU = child user+sys (median); driver CPU = the Python driver's own CPU while it moves "
+      "the bytes (median); "
+      "peak RSS = child's VmHWM read just before its stdin is closed. MB = 10^6 bytes." % args.repeat)
+    w("")
+    w("## Throughput\n")
+    w("| stream | events | B/event | chunks (largest) | candidate | wall s [median] | events/s | MB/s | CPU s | driver CPU s | ns/event | peak RSS MiB |")
+    w("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
+    for r in results:
+        meta = r["meta"]
+        for cand in ("reghivedump", "splunklib", "floor", "cat", "cat-stream"):
+            runs = r["runs"].get(cand)
+            if runs is None:
+                continue
+            if isinstance(runs, str):
+                w("| %s | %s | %.0f | %d (%.1f MB) | %s | %s | | | | | | |"
+                  % (r["name"], fmt_int(meta["events"]), meta["row_bytes_mean"], len(meta["chunks"]),
+                     meta["largest_chunk_bytes"] / 1e6, cand, runs))
+                continue
+            best = median([x["wall"] for x in runs])
+            wall = min(x["wall"] for x in runs)
+            cpu = median([x["cpu"] for x in runs])
+            rss = max(x["rss_kib"] for x in runs) / 1024
+            dc = [x["driver_cpu"] for x in runs if x.get("driver_cpu") is not None]
+            w("| %s | %s | %.0f | %d (%.1f MB) | %s | %.3f [%.3f] | %s | %.0f | %.3f | %s | %.0f | %.1f |"
+              % (r["name"], fmt_int(meta["events"]), meta["row_bytes_mean"], len(meta["chunks"]),
+                 meta["largest_chunk_bytes"] / 1e6, cand, wall, best,
+                 fmt_int(meta["events"] / wall), meta["bytes"] / wall / 1e6, cpu,
+                 "%.3f" % median(dc) if dc else "", wall / meta["events"] * 1e9, rss))
+    w("")
+    w("## Ratios and bars\n")
+    w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
+    w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
+    bars = {"splunklib": [], "cat": [], "rss": []}
+
+    def med(runs, key="wall"):
+        if not isinstance(runs, list):
+            return None
+        xs = [x[key] for x in runs]
+        return min(xs) if key == "wall" else median(xs)
+
+    for r in results:
+        runs = r["runs"]
+        rh = runs.get("reghivedump")
+        if not isinstance(rh, list):
+            w("| %s | %s | | | | | | | |" % (r["name"], rh))
+            continue
+        t_rh = med(rh)
+        cells = []
+        sl = runs.get("splunklib")
+        if isinstance(sl, list):
+            ratio = med(sl) / t_rh
+            bars["splunklib"].append(ratio >= 50)
+            cells.append("%.0f× %s" % (ratio, "pass" if ratio >= 50 else "**FAIL**"))
+            cells.append("%.0f×" % (med(sl, "cpu") / med(rh, "cpu")))
+        else:
+            cells += ["not run", ""]
+        ct = runs.get("cat")
+        if isinstance(ct, list):
+            ratio = t_rh / med(ct)
+            bars["cat"].append(ratio <= 2)
+            cells.append("%.2f %s" % (ratio, "pass" if ratio <= 2 else "**FAIL**"))
+        else:
+            cells.append("")
+        for k in ("cat-stream", "floor"):
+            cells.append("%.2f" % (t_rh / med(runs[k])) if isinstance(runs.get(k), list) else "")
+        if isinstance(sl, list) and isinstance(runs.get("floor"), list):
+            cells.append("%.0f×" % (med(sl) / med(runs["floor"])))
+        else:
+            cells.append("")
+        chunk = r["meta"]["largest_chunk_bytes"]
+        rss = max(x["rss_kib"] for x in rh) * 1024
+        limit = 2 * chunk + 16 * 2**20
+        bars["rss"].append(rss <= limit)
+        cells.append("%.2f" % (rss / chunk))
+        cells.append("%.1f ≤ %.1f MiB %s%s" % (rss / 2**20, limit / 2**20,
+                                            "pass" if rss <= limit else "**FAIL**",
+                                            " (within 1 chunk + 16 MiB)" if rss <= chunk + 16 * 2**20 else ""))
+        w("| %s | %s |" % (r["name"], " | ".join(cells)))
+    w("")
+    # linearity
+    by = {r["name"]: r for r in results if isinstance(r["runs"].get("reghivedump"), list)}
+
+    def ns_ev(name):
+        r = by[name]
+        return min(x["wall"] for x in r["runs"]["reghivedump"]) / r["meta"]["events"] * 1e9
+
+    def ns_b(name):
+        r = by[name]
+        return min(x["wall"] for x in r["runs"]["reghivedump"]) / r["meta"]["bytes"] * 1e9
+
+    def cpu_ev(name):
+        r = by[name]
+        return median([x["cpu"] for x in r["runs"]["reghivedump"]]) / r["meta"]["events"] * 1e9
+
+    def vs(name, other):
+        r = by[name]
+        o = r["runs"].get(other)
+        if not isinstance(o, list):
+            return None
+        return min(x["wall"] for x in r["runs"]["reghivedump"]) / min(x["wall"] for x in o)
+
+    lin = []
+    ev_names = [n for n in ("10k", "100k", "1M") if n in by]
+    if len(ev_names) > 1:
+        lin.append("- events (same ~1.5 KB event), at %s: wall ns/event %s; CPU ns/event %s; "
+                   "time ÷ floor %s. Flat means linear in events."
+                   % (", ".join(ev_names), ", ".join("%.0f" % ns_ev(n) for n in ev_names),
+                      ", ".join("%.0f" % cpu_ev(n) for n in ev_names),
+                      ", ".join("%.2f" % (vs(n, "floor") or 0) for n in ev_names)))
+    b_names = [n for n in ("100k-0.2KB", "100k", "100k-4KB") if n in by]
+    if len(b_names) > 1:
+        lin.append("- bytes, at %s: wall ns/input byte %s; CPU ns/input byte %s; wall ns/event %s"
+                   % (", ".join("%s (%.0f B/event)" % (n, by[n]["meta"]["row_bytes_mean"]) for n in b_names),
+                      ", ".join("%.2f" % ns_b(n) for n in b_names),
+                      ", ".join("%.2f" % (cpu_ev(n) * by[n]["meta"]["events"] / by[n]["meta"]["bytes"])
+                                for n in b_names),
+                      ", ".join("%.0f" % ns_ev(n) for n in b_names)))
+        xs = [by[n]["meta"]["bytes"] / by[n]["meta"]["events"] for n in b_names]
+        for label, f in (("wall", ns_ev), ("CPU", cpu_ev)):
+            ys = [f(n) for n in b_names]
+            mx, my = statistics.mean(xs), statistics.mean(ys)
+            b = sum((x - mx) * (y - my) for x, y in zip(xs, ys)) / sum((x - mx) ** 2 for x in xs)
+            lin.append("- least-squares fit over those streams, %s: time per event ≈ %.0f ns + %.3f ns × bytes"
+                       % (label, my - b * mx, b))
+    if lin:
+        w("## Linearity\n")
+        L.extend(lin)
+        w("")
+    if start:
+        w("## Startup (getinfo-only run)\n")
+        w("Spawn, write the getinfo request, read the reply, close stdin, wait for exit; "
+          "%d runs each." % len(start["reghivedump"]))
+        w("")
+        w("| program | median ms | p90 ms | min ms |")
+        w("|---|---:|---:|---:|")
+        for k in ("true", "reghivedump", "splunklib"):
+            if k in start:
+                xs = sorted(start[k])
+                w("| %s | %.2f | %.2f | %.2f |" % (
+                    "`true` (spawn and exit, no I/O)" if k == "true" else k,
+                    median(xs) * 1e3, xs[int(len(xs) * 0.9) - 1 if len(xs) > 1 else 0] * 1e3, xs[0] * 1e3))
+        med = median(start["reghivedump"]) * 1e3
+        diff = median([a - b for a, b in zip(start["reghivedump"], start["true"])]) * 1e3
+        w("| reghivedump − `true`, paired runs | %.2f | | |" % diff)
+        w("")
+        w("reghivedump getinfo reply: `%s`. Bar (well under 5 ms): %.2f ms, %s; %.2f ms above `true`."
+          % (start["reghivedump_reply"], med, "pass" if med < 5 else "**FAIL**",
+             med - median(start["true"]) * 1e3))
+        w("")
+    summary = []
+    if bars["splunklib"]:
+        summary.append("≥ 50× splunklib: %s" % ("pass" if all(bars["splunklib"]) else "**FAIL**"))
+    if bars["cat"]:
+        summary.append("≤ 2× cat: %s" % ("pass" if all(bars["cat"]) else "**FAIL**"))
+    if bars["rss"]:
+        summary.append("RSS ≤ 2 chunks + 16 MiB: %s" % ("pass" if all(bars["rss"]) else "**FAIL**"))
+    if summary:
+        w("Summary over all streams: " + "; ".join(summary) + ".")
+        w("")
+    return "\n".join(L)
+
+
+# --------------------------------------------------------------------------
+
+def main():
+    ap = argparse.ArgumentParser(description="reghivedump throughput benchmark")
+    ap.add_argument("--bin", help="command under test (default: cargo build --release, then "
+                                  "target/release/reghivedump)")
+    ap.add_argument("--configs", default=None,
+                    help="comma-separated streams, from: %s (default: all)" % ", ".join(CONFIGS))
+    ap.add_argument("--quick", action="store_true", help="small streams, 1 repeat, 20 startup runs")
+    ap.add_argument("--repeat", type=int, default=3)
+    ap.add_argument("--chunk-size", type=int, default=50_000)
+    ap.add_argument("--seed", type=int, default=1)
+    ap.add_argument("--splunklib-max-events", type=int, default=100_000,
+                    help="skip splunklib on streams with more events (default 100000)")
+    ap.add_argument("--startup-runs", type=int, default=200)
+    ap.add_argument("--match-field", default="detection_name",
+                    help="reply column that is non-empty on flagged events")
+    ap.add_argument("--candidates", default="reghivedump,splunklib,floor,cat,cat-stream")
+    ap.add_argument("--pipe-size", type=int, default=0,
+                    help="set every pipe's buffer to this many bytes (default: the system's, "
+                         "64 KiB on Linux)")
+    ap.add_argument("--out", help="also write the markdown report to this file")
+    args = ap.parse_args()
+    if args.quick:
+        args.repeat = 1
+        args.startup_runs = 20
+    names = args.configs.split(",") if args.configs else (QUICK_CONFIGS if args.quick else DEFAULT_CONFIGS)
+    for n in names:
+        if n not in CONFIGS:
+            ap.error("unknown stream %r" % n)
+    cands = args.candidates.split(",")
+    global PIPE_SIZE
+    PIPE_SIZE = args.pipe_size
+    CommandCheck.match_field = args.match_field
+
+    if args.bin:
+        bin_path = os.path.abspath(args.bin)
+        args.bin_label = args.bin
+    else:
+        bin_path = build()
+        args.bin_label = "target/release/reghivedump"
+    commit = None
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], cwd=ROOT,
+                                capture_output=True, text=True).stdout.strip() or None
+    except OSError:
+        pass
+    sl_py = ensure_venv() if "splunklib" in cands else None
+    sl_argv = [sl_py, os.path.join(HERE, "splunklib_reghivedump.py")] if sl_py else None
+    bin_argv = [bin_path]
+    floor_argv = [build_floor()] if "floor" in cands else None
+    cat = shutil.which("cat")
+    logdir = os.path.join(WORK, "logs")
+    os.makedirs(logdir, exist_ok=True)
+
+    # The fields the command asks splunkd for, from its own getinfo reply.
+    probe_path, _ = ensure_stream(10, None, args.chunk_size, args.seed)
+    with open(probe_path, "rb") as f:
+        data = f.read()
+    gi = index_chunks(data)[0]
+    getinfo_req = data[gi[0]:gi[0] + gi[1]]
+    required = None
+    if any(CONFIGS[n][2] for n in names):
+        _, reply = getinfo_once(bin_argv, getinfo_req)
+        required = json.loads(reply).get("required_fields")
+        if not required:
+            log("the command declares no required_fields: skipping the required-fields stream")
+            names = [n for n in names if not CONFIGS[n][2]]
+
+    results = []
+    failed = False
+    for name in names:
+        events, bpe, required_only = CONFIGS[name]
+        path, meta = ensure_stream(events, bpe, args.chunk_size, args.seed,
+                                   required if required_only else None)
+        with open(path, "rb") as f:
+            buf = mmap.mmap(f.fileno(), 0, access=mmap.ACCESS_READ)
+        chunks = index_chunks(buf)
+        # touch every page once so the first candidate doesn't pay for the page cache
+        sum(memoryview(buf)[::4096])
+        entry = {"name": name, "meta": meta, "runs": {}}
+        plan = []
+        for c in cands:
+            if c == "splunklib" and events > args.splunklib_max_events:
+                entry["runs"][c] = "skipped (> %s events)" % fmt_int(args.splunklib_max_events)
+                continue
+            plan.append(c)
+        for rep in range(args.repeat):
+            for c in plan:
+                if isinstance(entry["runs"].get(c), str):
+                    continue
+                log("[%s] %s run %d/%d" % (name, c, rep + 1, args.repeat))
+                try:
+                    if c == "reghivedump":
+                        res = run_protocol(c, bin_argv, buf, chunks, meta, CommandCheck, logdir)
+                    elif c == "splunklib":
+                        res = run_protocol(c, sl_argv, buf, chunks, meta, CommandCheck, logdir)
+                    elif c == "floor":
+                        res = run_protocol(c, floor_argv, buf, chunks, meta, FloorCheck, logdir)
+                    elif c == "cat":
+                        res = run_protocol(c, [cat], buf, chunks, meta, EchoCheck, logdir)
+                    elif c == "cat-stream":
+                        res = run_cat_stream(buf)
+                    else:
+                        raise SystemExit("unknown candidate %r" % c)
+                except ProtocolError as e:
+                    log("  FAILED: %s" % e)
+                    entry["runs"][c] = "FAILED: %s" % str(e).replace("|", "/")[:150]
+                    failed = True
+                    continue
+                log("  %.3f s, %.0f events/s, peak RSS %.1f MiB"
+                    % (res["wall"], events / res["wall"], res["rss_kib"] / 1024))
+                entry["runs"].setdefault(c, []).append(res)
+        buf.close()
+        results.append(entry)
+
+    start = None
+    if "reghivedump" in cands and args.startup_runs:
+        log("startup: %d getinfo-only runs" % args.startup_runs)
+        try:
+            start = startup(bin_argv, sl_argv, getinfo_req, args.startup_runs,
+                            min(20, args.startup_runs) if sl_argv else 0)
+        except ProtocolError as e:
+            log("  FAILED: %s" % e)
+            failed = True
+
+    cmdline = "python3 bench/run.py" + ("".join(" " + a for a in sys.argv[1:]))
+    text = report(args, machine(), results, start, cmdline, commit)
+    print(text)
+    if args.out:
+        with open(args.out, "w") as f:
+            f.write(text + "\n")
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
