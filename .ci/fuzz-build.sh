@@ -8,8 +8,7 @@ set -eu
 cd "$(dirname "$0")/../fuzz"
 
 if ! rustup run nightly rustc --version >/dev/null 2>&1; then
-    echo "fuzz-build: no nightly toolchain (rustup toolchain install nightly)" >&2
-    exit 1
+    rustup toolchain install nightly --profile minimal
 fi
 if ! command -v cargo-fuzz >/dev/null 2>&1; then
     cargo install cargo-fuzz --locked --version 0.13.2
