@@ -46,19 +46,47 @@ impl fmt::Display for OptionError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             OptionError::Unknown(name) => {
+                let name = Shown(name);
                 write!(f, "unknown option '{name}' (options: {OPTION_NAMES})")
             }
             OptionError::BadValue {
                 name,
                 value,
                 expected,
-            } => write!(f, "invalid value '{value}' for {name}: expected {expected}"),
-            OptionError::Repeated(name) => write!(f, "option '{name}' is given more than once"),
-            OptionError::Stray(word) => write!(
-                f,
-                "unexpected argument '{word}': options are written name=value (options: {OPTION_NAMES})"
-            ),
+            } => {
+                let (name, value) = (Shown(name), Shown(value));
+                write!(f, "invalid value '{value}' for {name}: expected {expected}")
+            }
+            OptionError::Repeated(name) => {
+                let name = Shown(name);
+                write!(f, "option '{name}' is given more than once")
+            }
+            OptionError::Stray(word) => {
+                let word = Shown(word);
+                write!(
+                    f,
+                    "unexpected argument '{word}': options are written name=value (options: {OPTION_NAMES})"
+                )
+            }
         }
+    }
+}
+
+/// A word of the search, as a message shows it: control characters escaped (`\n`,
+/// `\u{1b}`), because the message becomes a line on stderr, which splunkd copies into
+/// search.log line by line, and a word holding a line break would forge a second line.
+struct Shown<'a>(&'a str);
+
+impl fmt::Display for Shown<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for c in self.0.chars() {
+            if c.is_control() {
+                write!(f, "{}", c.escape_default())?;
+            } else {
+                write!(f, "{c}")?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -213,5 +241,31 @@ mod tests {
             "option 'filter' is given more than once"
         );
         assert!(err(&["process"]).starts_with("unexpected argument 'process': options"));
+    }
+
+    #[test]
+    fn messages_escape_control_characters() {
+        let err = |args: &[&str]| Config::from_search_args(args).unwrap_err().to_string();
+        assert_eq!(
+            err(&["mode=x\nreghivedump: forged"]),
+            format!(
+                "invalid value 'x\\nreghivedump: forged' for mode: expected {}",
+                Mode::NAMES
+            )
+        );
+        assert!(err(&["a\r\u{1b}[2J\0"]).starts_with("unexpected argument 'a\\r\\u{1b}[2J\\u{0}':"));
+        assert!(err(&["b\u{85}ad=1"]).starts_with("unknown option 'b\\u{85}ad'"));
+        assert_eq!(
+            err(&["filter=t", "filter=\t"]),
+            "option 'filter' is given more than once"
+        );
+        // Everything else, non-ASCII included, is shown as it is.
+        assert_eq!(
+            err(&["mode=\u{e17}\\x"]),
+            format!(
+                "invalid value '\u{e17}\\x' for mode: expected {}",
+                Mode::NAMES
+            )
+        );
     }
 }

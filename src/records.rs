@@ -558,6 +558,23 @@ mod tests {
             run(b"a,\"b", false).unwrap_err(),
             BodyError::Unterminated { row: 1 }
         );
+        // An even number of quotes, yet the last field is still open.
+        assert_eq!(
+            run(b"x,y,z\n1,a\"b,\"c", false).unwrap_err(),
+            BodyError::Unterminated { row: 2 }
+        );
+    }
+
+    #[test]
+    fn quotes_inside_plain_fields_are_plain_bytes_in_every_row() {
+        // A CSV reader takes `a"b` as three bytes; the last row is no exception.
+        let (out, _) = run(b"x,y\n1,a\"b\n2,c\"d", false).unwrap();
+        let text = String::from_utf8(out).unwrap();
+        let empty = suffix_of_empty_cells();
+        assert!(
+            text.ends_with(&format!("1,a\"b{empty}2,c\"d{empty}")),
+            "{text}"
+        );
     }
 
     #[test]

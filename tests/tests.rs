@@ -3,8 +3,12 @@
 
 mod corpus;
 mod errors;
+mod faults;
+mod oracle;
+mod properties;
 mod protocol;
 mod quality;
 mod recordings;
 mod scan;
+mod security;
 mod util;

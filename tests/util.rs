@@ -1,9 +1,11 @@
 //! A fake splunkd: it frames requests byte-exactly, talks to the real binary half-duplex
 //! (one request, then exactly one reply) and parses every reply byte strictly.
 
+use std::ffi::OsString;
 use std::io::{BufRead, BufReader, Read, Write};
+use std::os::unix::process::ExitStatusExt;
 use std::path::PathBuf;
-use std::process::{Child, ChildStdin, Command, Stdio};
+use std::process::{Child, ChildStdin, Command, Output, Stdio};
 use std::sync::mpsc::{self, Receiver};
 use std::thread;
 use std::time::Duration;
@@ -125,6 +127,8 @@ impl Reply {
 pub struct Ending {
     /// The exit code (`None` when killed by a signal).
     pub code: Option<i32>,
+    /// The signal that killed the process, if one did.
+    pub signal: Option<i32>,
     /// Everything written to stderr.
     pub stderr: String,
 }
@@ -180,6 +184,11 @@ impl Session {
         }
     }
 
+    /// The command's process id.
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// Writes raw bytes to the command's stdin.
     pub fn send(&mut self, bytes: &[u8]) {
         let stdin = self.stdin.as_mut().expect("stdin is open");
@@ -222,6 +231,7 @@ impl Session {
         );
         Ending {
             code: status.code(),
+            signal: status.signal(),
             stderr,
         }
     }
@@ -274,6 +284,39 @@ pub fn run_stream(input: &[u8]) -> (Vec<Reply>, Ending) {
         replies.push(reply);
     }
     (replies, session.finish())
+}
+
+/// Runs the command in protocol mode on `input`, behind `wrapper` when it is not empty:
+/// a program and its arguments (`prlimit --as=N`, `strace ...`), to which `--` and the
+/// command line are appended. The input is written from another thread, so a command
+/// that stops reading cannot deadlock the test.
+pub fn run_wrapped(wrapper: &[OsString], input: &[u8]) -> Output {
+    let program = command();
+    let mut cmd = match wrapper.split_first() {
+        Some((first, rest)) => {
+            let mut cmd = Command::new(first);
+            cmd.args(rest)
+                .arg("--")
+                .arg(program.get_program())
+                .args(program.get_args());
+            cmd
+        }
+        None => program,
+    };
+    let mut child = cmd
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("{cmd:?} does not start: {e}"));
+    let mut stdin = child.stdin.take().unwrap();
+    let input = input.to_vec();
+    let writer = thread::spawn(move || {
+        let _ = stdin.write_all(&input);
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    output
 }
 
 /// Parses a CSV body into rows of byte fields.

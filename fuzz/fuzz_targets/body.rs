@@ -1,0 +1,98 @@
+//! An execute body of arbitrary bytes through `Annotator::plan` and `Reply::write_to`.
+//! The first input byte selects filtering (its low bit); the rest is the body.
+//!
+//! Checks, whenever the body is accepted: the reply is exactly as long as planned; it is
+//! CSV that reads back row for row; every input row comes back (or, filtering, every
+//! matching row) with its fields unchanged and in order; and the annotation cells are
+//! filled exactly when the rule fires on that row.
+
+#![no_main]
+
+use std::cell::RefCell;
+use std::io::Read;
+
+use libfuzzer_sys::fuzz_target;
+use reghivedump::annotate::FIELDS;
+use reghivedump::fields::FieldMap;
+use reghivedump::records::Annotator;
+use reghivedump::rule::{Detector, Mode};
+
+/// The annotation columns: the plain fields and the `__mv_` companions of the lists.
+const ANNOTATION_COLUMNS: usize = 23;
+
+/// The rule on its own, and an annotator without and with filtering, built once:
+/// compiling the rule per input would dominate.
+struct Fixture {
+    detector: Detector,
+    annotators: [Annotator; 2],
+}
+
+thread_local! {
+    static FIXTURE: RefCell<Fixture> = RefCell::new(Fixture {
+        detector: Detector::new(Mode::Exact),
+        annotators: [false, true]
+            .map(|filter| Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), filter)),
+    });
+}
+
+/// The rows of a body as the `csv` crate reads them. It drops a byte order mark at the
+/// very start of its input, where the command, like splunklib, reads one as part of the
+/// first field name; behind a blank line, which both skip, the mark is a plain byte.
+fn records(body: &[u8]) -> Vec<csv::ByteRecord> {
+    csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader((&b"\n"[..]).chain(body))
+        .byte_records()
+        .map(|r| r.expect("a byte slice reads without error"))
+        .collect()
+}
+
+fuzz_target!(|data: &[u8]| {
+    let Some((&first, body)) = data.split_first() else {
+        return;
+    };
+    let filter = first & 1 == 1;
+    FIXTURE.with_borrow_mut(|fixture| check(fixture, filter, body));
+});
+
+fn check(fixture: &mut Fixture, filter: bool, body: &[u8]) {
+    let Ok(reply) = fixture.annotators[usize::from(filter)].plan(body) else {
+        return;
+    };
+    let mut out = Vec::new();
+    reply.write_to(&mut out).unwrap();
+    assert_eq!(out.len(), reply.len(), "planned length");
+
+    let input = records(body);
+    let output = records(&out);
+    let Some((header, rows)) = input.split_first() else {
+        assert!(out.is_empty());
+        return;
+    };
+    let width = header.len();
+    let columns =
+        FieldMap::default().resolve(|name| header.iter().position(|h| h == name.as_bytes()));
+    let mut kept = Vec::new();
+    for row in rows {
+        let event = columns.event(|&i| row.get(i));
+        let matched = fixture.detector.detect(&event).is_some();
+        if matched || !filter {
+            kept.push((row, matched));
+        }
+    }
+    assert_eq!(output.len(), kept.len() + 1, "rows out: {out:?}");
+    let out_header = &output[0];
+    assert_eq!(out_header.len(), width + ANNOTATION_COLUMNS);
+    assert!(out_header.iter().take(width).eq(header.iter()));
+    assert!(out_header
+        .iter()
+        .skip(width)
+        .take(FIELDS.len())
+        .eq(FIELDS.iter().map(|f| f.name.as_bytes())));
+    for (got, (want, matched)) in output[1..].iter().zip(kept) {
+        assert_eq!(got.len(), width + ANNOTATION_COLUMNS);
+        assert!(got.iter().take(width).eq(want.iter()), "{got:?} / {want:?}");
+        assert_eq!(!got[width].is_empty(), matched);
+    }
+}
