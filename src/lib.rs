@@ -23,4 +23,5 @@ pub mod protocol;
 pub mod records;
 pub mod rule;
 pub mod scan;
+pub mod text;
 pub mod xml;

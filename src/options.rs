@@ -6,6 +6,7 @@ use std::fmt;
 
 use crate::fields::FieldMap;
 use crate::rule::Mode;
+use crate::text::Shown;
 
 /// Everything an option can change.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -69,24 +70,6 @@ impl fmt::Display for OptionError {
                 )
             }
         }
-    }
-}
-
-/// A word of the search, as a message shows it: control characters escaped (`\n`,
-/// `\u{1b}`), because the message becomes a line on stderr, which splunkd copies into
-/// search.log line by line, and a word holding a line break would forge a second line.
-struct Shown<'a>(&'a str);
-
-impl fmt::Display for Shown<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        for c in self.0.chars() {
-            if c.is_control() {
-                write!(f, "{}", c.escape_default())?;
-            } else {
-                write!(f, "{c}")?;
-            }
-        }
-        Ok(())
     }
 }
 

@@ -13,6 +13,7 @@ use crate::annotate::{self, Value, FIELDS};
 use crate::fields::FieldMap;
 use crate::options::Config;
 use crate::rule::{Detection, Detector};
+use crate::text::Shown;
 use crate::xml;
 
 /// How matches are printed.
@@ -321,17 +322,7 @@ fn write_csv<W: Write>(out: &mut W, fields: &FieldMap, hits: &[Hit]) -> Result<(
 
 fn write_table<W: Write>(out: &mut W, fields: &FieldMap, hits: &[Hit]) -> io::Result<()> {
     // Control characters (a line break inside a command line) would break the layout.
-    let shown = |v: Option<&[u8]>| {
-        let mut text = String::new();
-        for c in String::from_utf8_lossy(v.unwrap_or(b"-")).chars() {
-            if c.is_control() {
-                text.extend(c.escape_default());
-            } else {
-                text.push(c);
-            }
-        }
-        text
-    };
+    let shown = |v: Option<&[u8]>| Shown(&String::from_utf8_lossy(v.unwrap_or(b"-"))).to_string();
     let mut rows = vec![[
         "SOURCE",
         "DEST",
