@@ -105,12 +105,8 @@ struct Process {
 
 impl Process {
     fn of(event: &Event) -> Self {
-        let is = |name: &[u8]| {
-            [event.process_name, event.original_file_name]
-                .into_iter()
-                .flatten()
-                .any(|p| program(p).eq_ignore_ascii_case(name))
-        };
+        let programs = [event.process_name, event.original_file_name].map(|p| p.map(program));
+        let is = |name: &[u8]| programs.iter().flatten().any(|p| p.eq_ignore_ascii_case(name));
         Process {
             reg: is(b"reg"),
             regedit: is(b"regedit"),
