@@ -19,10 +19,16 @@ fn read_all(input: &[u8], capacity: usize) -> (Chunks, Option<String>) {
     let mut chunk = Chunk::default();
     let mut chunks = Vec::new();
     loop {
-        match reader.read_into(&mut chunk) {
+        // The body as seen while it arrives: it only grows.
+        let mut seen = 0;
+        match reader.read_into(&mut chunk, |body| {
+            assert!(body.len() > seen);
+            seen = body.len();
+        }) {
             Ok(true) => {
                 assert!(chunk.metadata.len() as u64 <= MAX_METADATA_LEN);
                 assert!(chunk.body.len() as u64 <= MAX_BODY_LEN);
+                assert_eq!(seen, chunk.body.len());
                 chunks.push((chunk.metadata.clone(), chunk.body.clone()));
             }
             Ok(false) => return (chunks, None),
