@@ -106,7 +106,12 @@ struct Process {
 impl Process {
     fn of(event: &Event) -> Self {
         let programs = [event.process_name, event.original_file_name].map(|p| p.map(program));
-        let is = |name: &[u8]| programs.iter().flatten().any(|p| p.eq_ignore_ascii_case(name));
+        let is = |name: &[u8]| {
+            programs
+                .iter()
+                .flatten()
+                .any(|p| p.eq_ignore_ascii_case(name))
+        };
         Process {
             reg: is(b"reg"),
             regedit: is(b"regedit"),
