@@ -114,6 +114,8 @@ struct Progress {
     error: Option<BodyError>,
     /// Whether the body is wholly planned (and the next `advance` starts a new one).
     done: bool,
+    /// The body length at which `advance` next looks for complete rows.
+    retry_at: usize,
 }
 
 struct Header {
@@ -183,10 +185,14 @@ impl Annotator {
             self.rows.clear();
             self.notes.clear();
         }
-        if self.progress.error.is_none() {
+        // A row still arriving is scanned again only once the bytes pending for it have
+        // doubled, so a huge row costs linear time, not one rescan per piece.
+        if self.progress.error.is_none() && body.len() >= self.progress.retry_at {
             if let Err(e) = self.scan(body, false) {
                 self.progress.error = Some(e);
             }
+            let pending = body.len() - self.progress.pos;
+            self.progress.retry_at = body.len() + pending;
         }
     }
 
