@@ -28,11 +28,6 @@ pub struct Scanner<'a> {
 }
 
 impl<'a> Scanner<'a> {
-    /// A scanner at the start of the whole body `body`.
-    pub fn new(body: &'a [u8]) -> Self {
-        Scanner::resume(body, 0, true)
-    }
-
     /// A scanner at `pos` of `body`, which is the whole body if `complete`, else the part
     /// received so far.
     pub fn resume(body: &'a [u8], pos: usize, complete: bool) -> Self {
@@ -206,7 +201,7 @@ mod tests {
 
     /// Rows as decoded values, and their raw text.
     fn scan(body: &[u8]) -> Result<Vec<(String, Vec<String>)>, Unterminated> {
-        let mut scanner = Scanner::new(body);
+        let mut scanner = Scanner::resume(body, 0, true);
         let mut fields = Vec::new();
         let mut rows = Vec::new();
         while let Some(row) = scanner.next_row(&mut fields)? {

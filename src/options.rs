@@ -134,8 +134,8 @@ const BOOL_SPELLINGS: &str = "true or false (t, true, 1, yes / f, false, 0, no)"
 /// Splunk's spellings of a boolean, in any case.
 fn parse_bool(value: &str) -> Option<bool> {
     match value.to_ascii_lowercase().as_str() {
-        "t" | "true" | "1" | "yes" | "y" => Some(true),
-        "f" | "false" | "0" | "no" | "n" => Some(false),
+        "t" | "true" | "1" | "yes" => Some(true),
+        "f" | "false" | "0" | "no" => Some(false),
         _ => None,
     }
 }

@@ -170,12 +170,6 @@ impl Annotator {
         }
     }
 
-    /// Parses the whole `body` and applies the rule to every row.
-    pub fn plan<'a>(&'a mut self, body: &'a [u8]) -> Result<Reply<'a>, BodyError> {
-        self.progress.done = true;
-        self.reply(body)
-    }
-
     /// Plans every row of `body`, the part of a body received so far, that has wholly
     /// arrived and was not planned before. Called as the body comes in, it applies the
     /// rule while the rest is still on its way; [`Annotator::reply`] does the remainder.
@@ -429,7 +423,7 @@ mod tests {
     /// The reply body, and how many rows were annotated.
     fn run(body: &[u8], filter: bool) -> Result<(Vec<u8>, usize), BodyError> {
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), filter);
-        let reply = annotator.plan(body)?;
+        let reply = annotator.reply(body)?;
         let mut out = Vec::new();
         reply.write_to(&mut out).unwrap();
         assert_eq!(out.len(), reply.len(), "planned length");

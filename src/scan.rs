@@ -310,9 +310,11 @@ fn write_csv<W: Write>(out: &mut W, fields: &FieldMap, hits: &[Hit]) -> Result<(
         csv.write_record(&header).map_err(io)?;
     }
     for row in &rows {
+        // The annotation comes after the event's fields and wins over a field of the
+        // same name, as in the JSON output.
         let cells = header.iter().map(|name| {
             row.iter()
-                .find(|(k, _)| k == name)
+                .rfind(|(k, _)| k == name)
                 .map_or_else(String::new, |(_, v)| cell(v))
         });
         csv.write_record(cells).map_err(io)?;
