@@ -9,6 +9,8 @@
 //! rule and notes the row's byte range and annotation; the reply's length is then known,
 //! so the chunk header can be written and the rows copied straight to the output, without
 //! building the reply body in memory.
+//! The planning pass runs as the body arrives ([`Annotator::advance`]), so its work
+//! overlaps the reading of the rest.
 
 use std::borrow::Cow;
 use std::fmt;
