@@ -5,6 +5,7 @@ use std::io::{self, BufWriter, Write};
 
 use crate::command;
 use crate::options::Config;
+use crate::os;
 use crate::scan::{self, Format};
 
 const USAGE: &str = "\
@@ -39,6 +40,7 @@ Exit status: 0 when the scan ran (with or without matches), 1 on unreadable inpu
 pub fn main(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
         None => {
+            os::widen_pipes();
             let stdout = io::stdout().lock();
             // Smaller than a reply's batch of rows, so those go straight to the pipe
             // (see `records::Reply::write_to`); the buffer only gathers the small pieces.

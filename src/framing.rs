@@ -8,6 +8,8 @@
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 
+use crate::os;
+
 /// Largest metadata block accepted. A getinfo request carries the search string and a
 /// few paths; 16 MiB is far beyond anything splunkd sends and keeps a lying header from
 /// costing memory.
@@ -23,9 +25,10 @@ pub const PIECE: u64 = 1 << 20;
 /// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
 const MAX_HEADER_LEN: u64 = 128;
 
-/// Up to this many bytes are reserved ahead of a read; larger bodies grow as bytes
-/// actually arrive, so memory follows the data, never the claim. The reservation is
-/// exact: a body a little larger than the last must not double the buffer.
+/// When the address space for a whole body cannot be had (a limit on it, a claim far
+/// beyond the data), this much is reserved ahead of a read and the rest grows as bytes
+/// actually arrive. The reservation is exact: a body a little larger than the last must
+/// not double the buffer.
 const MAX_RESERVE: u64 = 64 << 20;
 
 /// One chunk. The buffers are reused from chunk to chunk to avoid reallocating.
@@ -188,6 +191,10 @@ fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameEr
 
 /// Reads exactly `len` bytes into `buf` (cleared first), piece by piece, calling
 /// `progress` after each; fails on early end of input.
+///
+/// Memory follows the data, never the claim: the buffer reserves address space for the
+/// whole body, which costs nothing until written, and each piece's pages are provided
+/// just before it is read (see [`os`]).
 fn read_exact_into<R: Read>(
     reader: &mut R,
     part: &'static str,
@@ -196,9 +203,18 @@ fn read_exact_into<R: Read>(
     mut progress: impl FnMut(&[u8]),
 ) -> Result<(), FrameError> {
     buf.clear();
-    buf.reserve_exact(len.min(MAX_RESERVE) as usize);
+    if (buf.capacity() as u64) < len {
+        // Dropped first: growing the old buffer would copy bytes that are not needed.
+        // The eighth more lets the next, slightly larger, body reuse the pages.
+        *buf = Vec::new();
+        match buf.try_reserve_exact((len + len / 8) as usize) {
+            Ok(()) => os::advise_huge_pages(buf),
+            Err(_) => buf.reserve_exact(len.min(MAX_RESERVE) as usize),
+        }
+    }
     let mut rest = reader.take(len);
     loop {
+        os::provide(buf, PIECE as usize);
         let n = (&mut rest)
             .take(PIECE)
             .read_to_end(buf)
