@@ -120,4 +120,19 @@ step "package test (.ci/package-test.sh)"
 bash .ci/package-test.sh "$PKG"
 took
 
+step "unit tests built for aarch64, under qemu-aarch64 (the NEON code of src/csvscan/masks.rs)"
+# The toolchain app/package.sh installed and the arm64 glibc the package test did; the test
+# binary is the one cargo reports for the library's unit tests.
+tests_exe=$(PATH="$TOOLS/zig-venv/bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO=/usr/bin/cargo \
+  cargo-zigbuild zigbuild --locked --lib --tests --target aarch64-unknown-linux-gnu.2.17 \
+    --target-dir target/aarch64-tests --message-format=json |
+  python3 -c 'import json, sys
+for line in sys.stdin:
+    m = json.loads(line)
+    if m.get("reason") == "compiler-artifact" and m["profile"]["test"] and "lib" in m["target"]["kind"]:
+        print(m["executable"])')
+[ -x "$tests_exe" ] || fail "no aarch64 unit-test binary was built"
+qemu-aarch64 "$tests_exe" --test-threads 2
+took
+
 printf '\npackage checks passed in %ds\n' $((SECONDS - t_start))

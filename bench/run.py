@@ -12,11 +12,14 @@ Candidates, on the same stream, in the same run (interleaved per repeat):
   splunklib     the same rule as a splunklib StreamingCommand
                 (bench/splunklib_reghivedump.py, splunk-sdk from a venv)
   floor         bench/echo_chunk.rs: reads each request whole and sends its body
-                back unchanged (no CSV, no rule): the floor for any command that
-                obeys the protocol's read-the-request-then-reply rule
+                back unchanged (no CSV, no rule), with the command's kernel hints:
+                the floor for any command that obeys the protocol's
+                read-the-request-then-reply rule
   cat           `cat` driven by the same driver: the floor for moving the bytes
                 through the same pipes, chunk by chunk (cat echoes each request,
                 which is itself a well-formed chunk, and overlaps in and out)
+  cat-1MiB      the same with the pipes set to 1 MiB by the driver: the size the
+                command sets for its own pipes
   cat-stream    the whole stream through `cat` with a concurrent reader
                 (pipelined, not half-duplex; shown for reference)
 
@@ -114,12 +117,14 @@ def drive(mode, path, argv, extra=()):
     return res
 
 
-def run_protocol(name, argv, path, meta, verify, logdir):
+def run_protocol(name, argv, path, meta, verify, logdir, pipe_size=None):
     """Drive one candidate over a whole stream, half-duplex, and check every reply.
     The driver's clock stops while it summarises a reply (the child is blocked in
     read() then); the checks here run after the child has exited."""
     stderr_path = os.path.join(logdir, "%s.stderr" % name)
     extra = ["--stderr", stderr_path]
+    if pipe_size:
+        extra += ["--pipe-size", str(pipe_size)]
     if verify is CommandCheck:
         extra += ["--csv", CommandCheck.match_field]
     res = drive("protocol", path, argv, extra)
@@ -382,7 +387,7 @@ def report(args, mach, results, start, cmdline, commit):
     w("|---|---:|---:|---|---|---:|---:|---:|---:|---:|---:|---:|")
     for r in results:
         meta = r["meta"]
-        for cand in ("reghivedump", "splunklib", "floor", "cat", "cat-stream"):
+        for cand in ("reghivedump", "splunklib", "floor", "cat", "cat-1MiB", "cat-stream"):
             runs = r["runs"].get(cand)
             if runs is None:
                 continue
@@ -403,7 +408,7 @@ def report(args, mach, results, start, cmdline, commit):
                  "%.3f" % median(dc) if dc else "", wall / meta["events"] * 1e9, rss))
     w("")
     w("## Ratios and bars\n")
-    w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
+    w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver, 64 KiB / 1 MiB pipes (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     bars = {"splunklib": [], "cat": [], "rss": []}
 
@@ -429,11 +434,14 @@ def report(args, mach, results, start, cmdline, commit):
             cells.append("%.0f×" % (med(sl, "cpu") / med(rh, "cpu")))
         else:
             cells += ["not run", ""]
-        ct = runs.get("cat")
-        if isinstance(ct, list):
-            ratio = t_rh / med(ct)
-            bars["cat"].append(ratio <= 2)
-            cells.append("%.2f %s" % (ratio, "pass" if ratio <= 2 else "**FAIL**"))
+        # The bar holds only if it holds for both pipe sizes: the command widens its
+        # pipes to 1 MiB, which also speeds up the driver's side.
+        cats = [runs.get(k) for k in ("cat", "cat-1MiB")]
+        ratios = [t_rh / med(ct) for ct in cats if isinstance(ct, list)]
+        if ratios:
+            bars["cat"].append(max(ratios) <= 2)
+            cells.append("%s %s" % (" / ".join("%.2f" % x for x in ratios),
+                                    "pass" if max(ratios) <= 2 else "**FAIL**"))
         else:
             cells.append("")
         for k in ("cat-stream", "floor"):
@@ -552,7 +560,7 @@ def main():
     ap.add_argument("--startup-runs", type=int, default=200)
     ap.add_argument("--match-field", default="detection_name",
                     help="reply column that is non-empty on flagged events")
-    ap.add_argument("--candidates", default="reghivedump,splunklib,floor,cat,cat-stream")
+    ap.add_argument("--candidates", default="reghivedump,splunklib,floor,cat,cat-1MiB,cat-stream")
     ap.add_argument("--pipe-size", type=int, default=0,
                     help="set every pipe's buffer to this many bytes (default: the system's, "
                          "64 KiB on Linux)")
@@ -628,6 +636,8 @@ def main():
                         res = run_protocol(c, floor_argv, path, meta, FloorCheck, logdir)
                     elif c == "cat":
                         res = run_protocol(c, [cat], path, meta, EchoCheck, logdir)
+                    elif c == "cat-1MiB":
+                        res = run_protocol(c, [cat], path, meta, EchoCheck, logdir, 1 << 20)
                     elif c == "cat-stream":
                         res = run_cat_stream(path, meta)
                     else:
