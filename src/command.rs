@@ -35,10 +35,10 @@ fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Resul
     if !reader.read_into(&mut chunk, |_| {})? {
         return Ok(());
     }
-    let Request::Getinfo { args } = Request::parse(&chunk.metadata)? else {
+    let Request::Getinfo { args } = Request::parse(chunk.metadata())? else {
         return Err(Error::Sequence("the first request is not getinfo"));
     };
-    if !chunk.body.is_empty() {
+    if !chunk.body().is_empty() {
         return Err(Error::Sequence("the getinfo request has a body"));
     }
     let config = Config::from_search_args(&args)?;
@@ -62,12 +62,12 @@ fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Resul
     while reader.read_into(&mut chunk, |body| {
         annotator.get_or_insert_with(new_annotator).advance(body)
     })? {
-        let Request::Execute { finished } = Request::parse(&chunk.metadata)? else {
+        let Request::Execute { finished } = Request::parse(chunk.metadata())? else {
             return Err(Error::Sequence("a second getinfo request arrived"));
         };
         let reply = annotator
             .get_or_insert_with(new_annotator)
-            .reply(&chunk.body)?;
+            .reply(chunk.body())?;
         let metadata = protocol::execute_reply(finished);
         framing::write_header(out, metadata.len(), reply.len())?;
         out.write_all(metadata)?;

@@ -5,6 +5,7 @@
 //! and nothing after. Lengths count bytes, never characters. This module knows nothing
 //! about what the metadata or the body mean.
 
+use std::alloc::{self, Layout};
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
 
@@ -25,19 +26,48 @@ pub const PIECE: u64 = 1 << 20;
 /// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
 const MAX_HEADER_LEN: u64 = 128;
 
-/// When the address space for a whole body cannot be had (a limit on it, a claim far
-/// beyond the data), this much is reserved ahead of a read and the rest grows as bytes
-/// actually arrive. The reservation is exact: a body a little larger than the last must
-/// not double the buffer.
-const MAX_RESERVE: u64 = 64 << 20;
+/// When storage for a whole part cannot be had (an address-space limit, a claim far
+/// beyond what the machine has), the storage starts at this size and grows as bytes
+/// actually arrive.
+const FIRST_STORAGE: usize = 64 << 20;
 
 /// One chunk. The buffers are reused from chunk to chunk to avoid reallocating.
 #[derive(Debug, Default)]
 pub struct Chunk {
+    metadata: Part,
+    body: Part,
+}
+
+impl Chunk {
     /// The JSON metadata bytes.
-    pub metadata: Vec<u8>,
+    pub fn metadata(&self) -> &[u8] {
+        self.metadata.bytes()
+    }
+
     /// The body bytes (CSV for execute requests, empty for getinfo).
-    pub body: Vec<u8>,
+    pub fn body(&self) -> &[u8] {
+        self.body.bytes()
+    }
+}
+
+/// A part of a chunk (metadata or body): storage that is zero-filled when allocated and
+/// only ever replaced by larger storage, and how much of it the part fills.
+///
+/// The storage is initialised so that a read can fill a whole piece in one system call:
+/// reading into a `Vec`'s spare capacity (`read_to_end`) starts at 8 KiB per call and
+/// doubles, seven calls per MiB, each one waking splunkd. Zeroed storage costs nothing
+/// up front: the allocator maps fresh pages, which the kernel makes real only when
+/// written.
+#[derive(Debug, Default)]
+struct Part {
+    storage: Vec<u8>,
+    len: usize,
+}
+
+impl Part {
+    fn bytes(&self) -> &[u8] {
+        &self.storage[..self.len]
+    }
 }
 
 /// Why a chunk could not be read.
@@ -64,6 +94,13 @@ pub enum FrameError {
         expected: u64,
         /// Bytes received.
         received: u64,
+    },
+    /// No memory for a chunk's metadata or body.
+    NoMemory {
+        /// "metadata" or "body".
+        part: &'static str,
+        /// The bytes asked for.
+        bytes: usize,
     },
     /// Reading the input failed.
     Io(io::Error),
@@ -92,6 +129,9 @@ impl fmt::Display for FrameError {
                 f,
                 "input ended inside a chunk: {part} has {received} of {expected} bytes"
             ),
+            FrameError::NoMemory { part, bytes } => {
+                write!(f, "cannot allocate {bytes} bytes for a chunk {part}")
+            }
             FrameError::Io(e) => write!(f, "cannot read input: {e}"),
         }
     }
@@ -189,50 +229,92 @@ fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameEr
     Ok(())
 }
 
-/// Reads exactly `len` bytes into `buf` (cleared first), piece by piece, calling
-/// `progress` after each; fails on early end of input.
+/// Reads exactly `len` bytes into `part`, piece by piece, calling `progress` with the
+/// bytes received so far after each piece; fails on early end of input.
 ///
-/// Memory follows the data, never the claim: the buffer reserves address space for the
-/// whole body, which costs nothing until written, and each piece's pages are provided
-/// just before it is read (see [`os`]).
+/// Memory follows the data, never the claim: storage for the whole part is allocated
+/// (with an eighth more, so that the next, slightly larger, body fits), but its pages are
+/// made real only as pieces arrive, each just before it is read (see [`os`]).
 fn read_exact_into<R: Read>(
     reader: &mut R,
-    part: &'static str,
+    part_name: &'static str,
     len: u64,
-    buf: &mut Vec<u8>,
+    part: &mut Part,
     mut progress: impl FnMut(&[u8]),
 ) -> Result<(), FrameError> {
-    buf.clear();
-    if (buf.capacity() as u64) < len {
-        // Dropped first: growing the old buffer would copy bytes that are not needed.
-        // The eighth more lets the next, slightly larger, body reuse the pages.
-        *buf = Vec::new();
-        match buf.try_reserve_exact((len + len / 8) as usize) {
-            Ok(()) => os::advise_huge_pages(buf),
-            Err(_) => buf.reserve_exact(len.min(MAX_RESERVE) as usize),
-        }
+    // `check_len` has bounded `len` far below `usize::MAX`.
+    let len = len as usize;
+    let no_memory = |bytes| FrameError::NoMemory {
+        part: part_name,
+        bytes,
+    };
+    part.len = 0;
+    if part.storage.len() < len {
+        // The old bytes are not needed: freed before the new storage is allocated.
+        part.storage = Vec::new();
+        part.storage = zeroed(len + len / 8)
+            .or_else(|| zeroed(len.min(FIRST_STORAGE)))
+            .ok_or_else(|| no_memory(len.min(FIRST_STORAGE)))?;
+        os::advise_huge_pages(&mut part.storage);
     }
-    let mut rest = reader.take(len);
-    loop {
-        os::provide(buf, PIECE as usize);
-        let n = (&mut rest)
-            .take(PIECE)
-            .read_to_end(buf)
-            .map_err(FrameError::Io)?;
-        if n == 0 {
-            break;
+    while part.len < len {
+        let end = (part.len + PIECE as usize).min(len);
+        if part.storage.len() < end {
+            // Only when storage for the whole part could not be had: doubled, copying
+            // the bytes received so far.
+            let size = end.max(part.storage.len() * 2).min(len);
+            let mut larger = zeroed(size).ok_or_else(|| no_memory(size))?;
+            larger[..part.len].copy_from_slice(part.bytes());
+            part.storage = larger;
         }
-        progress(buf);
-    }
-    let received = buf.len() as u64;
-    if received != len {
-        return Err(FrameError::Truncated {
-            part,
-            expected: len,
-            received,
-        });
+        let piece = &mut part.storage[part.len..end];
+        os::provide(piece);
+        let received = fill(reader, piece).map_err(FrameError::Io)?;
+        part.len += received;
+        if received > 0 {
+            progress(part.bytes());
+        }
+        if part.len < end {
+            return Err(FrameError::Truncated {
+                part: part_name,
+                expected: len as u64,
+                received: part.len as u64,
+            });
+        }
     }
     Ok(())
+}
+
+/// Reads into `buf` until it is full or the input ends; returns the bytes read.
+fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
+    let mut filled = 0;
+    while filled < buf.len() {
+        match reader.read(&mut buf[filled..]) {
+            Ok(0) => break,
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(filled)
+}
+
+/// `bytes` zero bytes, or `None` where the allocator has no room for them (`vec![0;
+/// bytes]` would abort the process instead). Large storage comes from fresh pages, which
+/// are zero without being written.
+#[allow(unsafe_code)]
+fn zeroed(bytes: usize) -> Option<Vec<u8>> {
+    if bytes == 0 {
+        return Some(Vec::new());
+    }
+    let layout = Layout::array::<u8>(bytes).ok()?;
+    // SAFETY: `layout` has a non-zero size. A non-null pointer comes from the global
+    // allocator with the layout of a `Vec<u8>` of capacity `bytes`, and `alloc_zeroed` has
+    // initialised all of its bytes, so the vector owns it and may use all `bytes`.
+    unsafe {
+        let ptr = alloc::alloc_zeroed(layout);
+        (!ptr.is_null()).then(|| Vec::from_raw_parts(ptr, bytes, bytes))
+    }
 }
 
 /// Parses `chunked 1.0,<meta>,<body>` followed by `\n` or `\r\n`, with the spacing that
@@ -302,7 +384,7 @@ mod tests {
         let mut chunk = Chunk::default();
         let mut out = Vec::new();
         while reader.read_into(&mut chunk, |_| {})? {
-            out.push((chunk.metadata.clone(), chunk.body.clone()));
+            out.push((chunk.metadata().to_vec(), chunk.body().to_vec()));
         }
         Ok(out)
     }
@@ -353,9 +435,9 @@ mod tests {
         let mut reader = ChunkReader::new(io::BufReader::with_capacity(1, Trickle(input)));
         let mut chunk = Chunk::default();
         assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
-        assert_eq!(chunk.body, b"hello");
+        assert_eq!(chunk.body(), b"hello");
         assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
-        assert!(chunk.body.is_empty());
+        assert!(chunk.body().is_empty());
         assert!(!reader.read_into(&mut chunk, |_| {}).unwrap());
     }
 

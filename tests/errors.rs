@@ -91,7 +91,7 @@ fn malformed_requests_end_the_session_with_a_clear_message() {
 }
 
 #[test]
-fn a_claimed_huge_chunk_is_not_allocated() {
+fn a_claimed_huge_chunk_is_waited_for_and_its_end_reported() {
     // Just under the limit: the command waits for bytes that never come, holding only
     // what arrived. The input then ends, and it says so.
     let input = b"chunked 1.0,2,1000000000\n{}abc";

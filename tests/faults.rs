@@ -108,6 +108,37 @@ fn a_claimed_chunk_costs_only_the_bytes_that_arrive() {
     );
 }
 
+/// The peak resident memory of a process, in bytes, from `/proc/<pid>/status`.
+fn peak_resident(pid: u32) -> u64 {
+    let status =
+        std::fs::read_to_string(format!("/proc/{pid}/status")).expect("the process exists");
+    let line = status
+        .lines()
+        .find(|l| l.starts_with("VmHWM:"))
+        .expect("VmHWM");
+    let kib: u64 = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+    kib << 10
+}
+
+#[test]
+fn a_claimed_chunk_is_not_resident_until_its_bytes_arrive() {
+    // 1,000,000,000 bytes claimed, 3 MB sent, no limit on address space: storage for the
+    // whole claim may be set aside, but only what arrived may become memory.
+    let mut s = Session::start();
+    s.request(&getinfo(&[]));
+    s.send(&partial_execute(1_000_000_000, &vec![b'a'; 3 << 20]));
+    assert_blocked(s.pid(), "inside a claimed 1 GB body");
+    let peak = peak_resident(s.pid());
+    assert!(peak < 32 << 20, "{peak} bytes resident for 3 MB received");
+    s.close_input();
+    let reply = s.next_reply().expect("an error reply");
+    let message = "input ended inside a chunk: body has 3145728 of 1000000000 bytes";
+    assert!(reply.metadata.contains(message), "{}", reply.metadata);
+    let ending = s.finish();
+    assert_eq!(ending.code, Some(1));
+    assert_eq!(ending.stderr, format!("reghivedump: error: {message}\n"));
+}
+
 #[test]
 fn a_reader_that_goes_away_ends_the_command_quietly() {
     let mut input = getinfo(&[]);

@@ -196,6 +196,11 @@ impl Session {
         stdin.flush().unwrap();
     }
 
+    /// Closes the command's stdin: the end of input, as when splunkd goes away.
+    pub fn close_input(&mut self) {
+        drop(self.stdin.take());
+    }
+
     /// Sends a request and waits for its one reply.
     pub fn request(&mut self, bytes: &[u8]) -> Reply {
         self.send(bytes);
@@ -219,7 +224,7 @@ impl Session {
 
     /// Closes stdin, checks that nothing but whole replies came back, and waits for exit.
     pub fn finish(mut self) -> Ending {
-        drop(self.stdin.take());
+        self.close_input();
         if let Some(extra) = self.next_reply() {
             panic!("unrequested reply: {extra:?}");
         }

@@ -26,10 +26,10 @@ fn read_all(input: &[u8], capacity: usize) -> (Chunks, Option<String>) {
             seen = body.len();
         }) {
             Ok(true) => {
-                assert!(chunk.metadata.len() as u64 <= MAX_METADATA_LEN);
-                assert!(chunk.body.len() as u64 <= MAX_BODY_LEN);
-                assert_eq!(seen, chunk.body.len());
-                chunks.push((chunk.metadata.clone(), chunk.body.clone()));
+                assert!(chunk.metadata().len() as u64 <= MAX_METADATA_LEN);
+                assert!(chunk.body().len() as u64 <= MAX_BODY_LEN);
+                assert_eq!(seen, chunk.body().len());
+                chunks.push((chunk.metadata().to_vec(), chunk.body().to_vec()));
             }
             Ok(false) => return (chunks, None),
             Err(e) => return (chunks, Some(e.to_string())),
