@@ -1,5 +1,7 @@
 //! The `reghivedump` executable: see [`reghivedump::cli`].
 
+#![forbid(unsafe_code)]
+
 fn main() {
     let args: Vec<String> = std::env::args_os()
         .skip(1)

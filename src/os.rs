@@ -9,60 +9,74 @@
 
 use std::ffi::c_void;
 use std::io;
+use std::os::fd::AsFd;
+use std::sync::atomic::{AtomicBool, Ordering};
 
+use rustix::io::Errno;
 use rustix::mm::{madvise, Advice};
-use rustix::param::page_size;
-use rustix::pipe::fcntl_setpipe_size;
+use rustix::pipe::{fcntl_getpipe_size, fcntl_setpipe_size};
 
 /// The pipe capacity asked for: the most an unprivileged process may set under Linux's
 /// default `fs.pipe-max-size`. With 64 KiB pipes, the default, every 64 KiB of a 76 MB
 /// chunk costs both processes a wake-up; with 1 MiB, one in sixteen of those remain.
 const PIPE_SIZE: usize = 1 << 20;
 
-/// Buffers smaller than this are not worth a system call.
-const LARGE: usize = 1 << 20;
+/// Advice is given for whole 64 KiB blocks: a multiple of every base page size Linux
+/// uses (4, 16 or 64 KiB), which `madvise` requires its range to be aligned to.
+const ALIGN: usize = 64 << 10;
 
-/// Enlarges the pipes on standard input and output to [`PIPE_SIZE`].
+/// Set once the kernel has refused `MADV_POPULATE_WRITE` (before Linux 5.14), so that it
+/// is not asked again for every piece.
+static NO_POPULATE: AtomicBool = AtomicBool::new(false);
+
+/// Enlarges the pipes on standard input and output to [`PIPE_SIZE`], never shrinking one.
 ///
-/// The kernel counts the capacity against the user's `fs.pipe-user-pages-soft` (64 MiB
-/// by default): once that is reached it refuses, and the pipes keep their size.
+/// The kernel counts pipe capacity against the user's `fs.pipe-user-pages-soft` (64 MiB
+/// by default), which every pipe of splunkd's user shares: the two pipes of a running
+/// command count 2 MiB. Past the limit the kernel refuses to enlarge a pipe, and gives
+/// new pipes of that user two pages only.
 pub fn widen_pipes() {
-    let _ = fcntl_setpipe_size(io::stdin(), PIPE_SIZE);
-    let _ = fcntl_setpipe_size(io::stdout(), PIPE_SIZE);
+    widen(io::stdin());
+    widen(io::stdout());
 }
 
-/// Asks for transparent huge pages (when they are set to `always` or `madvise`) for the
-/// spare capacity of a large buffer: filling a 76 MB buffer then takes 38 page faults
-/// instead of 19,000.
-///
-/// Only for a buffer that is never grown: the advice splits the buffer's mapping, and
-/// glibc can then no longer grow it in place but copies it.
-pub fn advise_huge_pages(buf: &mut Vec<u8>) {
-    advise(buf, usize::MAX, Advice::LinuxHugepage);
-}
-
-/// Provides the pages of the next `want` bytes of a large buffer's spare capacity in one
-/// call (Linux 5.14 and later), instead of one page fault per 4 KiB as they are written.
-pub fn provide(buf: &mut Vec<u8>, want: usize) {
-    advise(buf, want, Advice::LinuxPopulateWrite);
-}
-
-/// Gives `advice` for the whole pages in the first `want` bytes of `buf`'s spare capacity.
-fn advise(buf: &mut Vec<u8>, want: usize, advice: Advice) {
-    let spare = buf.spare_capacity_mut();
-    let len = spare.len().min(want);
-    if len < LARGE {
-        return;
+fn widen(fd: impl AsFd) {
+    if fcntl_getpipe_size(&fd).is_ok_and(|size| size < PIPE_SIZE) {
+        let _ = fcntl_setpipe_size(&fd, PIPE_SIZE);
     }
-    let page = page_size();
-    let start = spare.as_mut_ptr() as usize;
-    let first = start.next_multiple_of(page);
-    let end = (start + len) / page * page;
+}
+
+/// Asks for transparent huge pages (when they are set to `always` or `madvise`) for
+/// `buf`: writing a 76 MB buffer then takes 38 page faults of 2 MiB instead of 19,000 of
+/// 4 KiB. Only on x86_64, whose huge pages are always 2 MiB: on aarch64 they may be 512
+/// MiB (with 64 KiB pages), far more than a chunk.
+pub fn advise_huge_pages(buf: &mut [u8]) {
+    if cfg!(target_arch = "x86_64") && buf.len() >= 4 << 20 {
+        let _ = advise(buf, Advice::LinuxHugepage);
+    }
+}
+
+/// Makes the pages of `buf` real in one call, before bytes are read into it, instead of
+/// one page fault per page as they are written (Linux 5.14 and later).
+pub fn provide(buf: &mut [u8]) {
+    if buf.len() >= ALIGN && !NO_POPULATE.load(Ordering::Relaxed) {
+        if let Err(Errno::INVAL) = advise(buf, Advice::LinuxPopulateWrite) {
+            NO_POPULATE.store(true, Ordering::Relaxed);
+        }
+    }
+}
+
+/// Gives `advice` for the whole [`ALIGN`] blocks within `buf`.
+#[allow(unsafe_code)]
+fn advise(buf: &mut [u8], advice: Advice) -> rustix::io::Result<()> {
+    let start = buf.as_mut_ptr() as usize;
+    let first = start.next_multiple_of(ALIGN);
+    let end = (start + buf.len()) / ALIGN * ALIGN;
     if end <= first {
-        return;
+        return Ok(());
     }
-    // SAFETY: [first, end) lies within `buf`'s allocation, which outlives the call.
-    // Neither advice changes what the memory holds (`MADV_POPULATE_WRITE` faults pages in
-    // without writing to them), and the range is unused capacity anyway.
-    let _ = unsafe { madvise(first as *mut c_void, end - first, advice) };
+    // SAFETY: [first, end) lies within `buf`, which is borrowed for the call. Neither
+    // advice changes what the memory holds: `MADV_HUGEPAGE` changes how pages are
+    // backed, and `MADV_POPULATE_WRITE` faults pages in without writing to them.
+    unsafe { madvise(first as *mut c_void, end - first, advice) }
 }

@@ -51,7 +51,7 @@ pub fn masks(block: &[u8; 64]) -> Masks {
 }
 
 /// The masks of `block`.
-#[cfg(target_arch = "aarch64")]
+#[cfg(all(target_arch = "aarch64", target_endian = "little"))]
 pub fn masks(block: &[u8; 64]) -> Masks {
     use std::arch::aarch64::{
         uint8x16_t, vandq_u8, vceqq_u8, vdupq_n_u8, vgetq_lane_u64, vld1q_u8, vorrq_u8, vpaddq_u8,
@@ -92,14 +92,23 @@ pub fn masks(block: &[u8; 64]) -> Masks {
 }
 
 /// The masks of `block`, a byte at a time.
-#[cfg(not(any(target_arch = "x86_64", target_arch = "aarch64")))]
+#[cfg(not(any(
+    target_arch = "x86_64",
+    all(target_arch = "aarch64", target_endian = "little")
+)))]
 pub fn masks(block: &[u8; 64]) -> Masks {
     bytewise(block)
 }
 
 /// The masks of `block`, a byte at a time: the other targets' implementation, and the
 /// reference the vector ones are tested against.
-#[cfg(any(test, not(any(target_arch = "x86_64", target_arch = "aarch64"))))]
+#[cfg(any(
+    test,
+    not(any(
+        target_arch = "x86_64",
+        all(target_arch = "aarch64", target_endian = "little")
+    ))
+))]
 fn bytewise(block: &[u8; 64]) -> Masks {
     let mask = |hit: &dyn Fn(u8) -> bool| {
         block
