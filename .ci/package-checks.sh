@@ -124,7 +124,7 @@ step "unit tests built for aarch64, under qemu-aarch64 (the NEON code of src/csv
 # The toolchain app/package.sh installed and the arm64 glibc the package test did; the test
 # binary is the one cargo reports for the library's unit tests.
 tests_exe=$(PATH="$TOOLS/zig-venv/bin:/usr/bin:$PATH" RUSTC=/usr/bin/rustc RUSTDOC=/usr/bin/rustdoc CARGO=/usr/bin/cargo \
-  cargo-zigbuild zigbuild --locked --lib --tests --target aarch64-unknown-linux-gnu.2.17 \
+  cargo-zigbuild test --no-run --locked --lib --target aarch64-unknown-linux-gnu.2.17 \
     --target-dir target/aarch64-tests --message-format=json |
   python3 -c 'import json, sys
 for line in sys.stdin:

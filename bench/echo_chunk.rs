@@ -6,9 +6,11 @@
 //! must at least do this, so its time through the benchmark driver is the floor a
 //! command can reach under the protocol's one-request-then-one-reply rule.
 //!
-//! It gives the kernel the same hints as reghivedump (`src/os.rs`): 1 MiB pipes, and a
-//! body buffer reserved whole, advised to use huge pages and provided 1 MiB ahead of
-//! each read, so that the floor is what the command would cost without its own work.
+//! It reads and asks the kernel the way reghivedump does (`src/framing.rs`, `src/os.rs`):
+//! 1 MiB pipes; the body read into zero-filled storage, allocated whole and never shrunk,
+//! one 1 MiB piece per read loop, each piece's pages provided just before it is read, and
+//! huge pages asked for on x86_64. So the floor is what the command would cost without
+//! its own work.
 //!
 //! Built by bench/run.py with `rustc -O` (no dependencies, not part of the crate).
 
@@ -24,14 +26,14 @@ const F_SETPIPE_SZ: c_int = 1031;
 const MADV_HUGEPAGE: c_int = 14;
 const MADV_POPULATE_WRITE: c_int = 23;
 const PIECE: usize = 1 << 20;
-const PAGE: usize = 4096;
+/// A multiple of every base page size Linux uses.
+const ALIGN: usize = 64 << 10;
 
-/// Gives `advice` for the whole pages in the first `want` bytes of `buf`'s spare capacity.
-fn advise(buf: &mut Vec<u8>, want: usize, advice: c_int) {
-    let spare = buf.spare_capacity_mut();
-    let start = spare.as_mut_ptr() as usize;
-    let first = start.next_multiple_of(PAGE);
-    let end = (start + spare.len().min(want)) / PAGE * PAGE;
+/// Gives `advice` for the whole `ALIGN` blocks within `buf`.
+fn advise(buf: &mut [u8], advice: c_int) {
+    let start = buf.as_mut_ptr() as usize;
+    let first = start.next_multiple_of(ALIGN);
+    let end = (start + buf.len()) / ALIGN * ALIGN;
     if end > first {
         unsafe { madvise(first as *mut c_void, end - first, advice) };
     }
@@ -47,7 +49,7 @@ fn main() {
     let mut output = io::stdout().lock();
     let mut line = Vec::new();
     let mut metadata = Vec::new();
-    let mut body = Vec::new();
+    let mut storage: Vec<u8> = Vec::new();
     loop {
         line.clear();
         if input.read_until(b'\n', &mut line).expect("read header") == 0 {
@@ -60,17 +62,21 @@ fn main() {
         let body_len: usize = parts.next().unwrap().parse().unwrap();
         metadata.resize(meta_len, 0);
         input.read_exact(&mut metadata).expect("read metadata");
-        body.clear();
-        if body.capacity() < body_len {
-            body = Vec::with_capacity(body_len + body_len / 8);
-            advise(&mut body, usize::MAX, MADV_HUGEPAGE);
+        if storage.len() < body_len {
+            drop(std::mem::take(&mut storage));
+            storage = vec![0; body_len + body_len / 8];
+            if cfg!(target_arch = "x86_64") {
+                advise(&mut storage, MADV_HUGEPAGE);
+            }
         }
-        while body.len() < body_len {
-            advise(&mut body, PIECE, MADV_POPULATE_WRITE);
-            let piece = (body_len - body.len()).min(PIECE) as u64;
-            let n = (&mut input).take(piece).read_to_end(&mut body).expect("read body");
-            assert!(n > 0, "end of input inside a body");
+        let mut filled = 0;
+        while filled < body_len {
+            let end = (filled + PIECE).min(body_len);
+            advise(&mut storage[filled..end], MADV_POPULATE_WRITE);
+            input.read_exact(&mut storage[filled..end]).expect("read body");
+            filled = end;
         }
+        let body = &storage[..body_len];
         let meta = String::from_utf8_lossy(&metadata);
         let reply: &[u8] = if meta.contains("\"getinfo\"") {
             b"{\"type\":\"streaming\"}"
@@ -81,7 +87,7 @@ fn main() {
         };
         let ok = write!(output, "chunked 1.0,{},{}\n", reply.len(), body.len())
             .and_then(|()| output.write_all(reply))
-            .and_then(|()| output.write_all(&body))
+            .and_then(|()| output.write_all(body))
             .and_then(|()| output.flush());
         if ok.is_err() {
             return;
