@@ -67,6 +67,8 @@ CONFIGS = {
 }
 DEFAULT_CONFIGS = ["10k", "100k", "1M", "100k-0.2KB", "100k-4KB", "100k-required"]
 QUICK_CONFIGS = ["10k", "100k-0.2KB"]
+# The issue's bars are judged on these: the realistic event, every field sent.
+BENCHMARK_STREAMS = ("10k", "100k", "1M")
 
 
 def stream_path(events, bpe, chunk_size, seed, only_fields):
@@ -408,7 +410,8 @@ def report(args, mach, results, start, cmdline, commit):
                  "%.3f" % median(dc) if dc else "", wall / meta["events"] * 1e9, rss))
     w("")
     w("## Ratios and bars\n")
-    w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver, 64 KiB / 1 MiB pipes (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
+    pipes = "%d KiB / 1 MiB" % ((PIPE_SIZE or fcntl_pipe_size()) // 1024)
+    w("| stream | events/s ÷ splunklib (bar ≥ 50) | CPU: splunklib ÷ reghivedump | time ÷ cat, same driver, " + pipes + " pipes (bar ≤ 2) | time ÷ cat-stream | time ÷ half-duplex floor | splunklib ÷ floor (best reachable) | peak RSS ÷ largest chunk | RSS bar: ≤ 2 × chunk + 16 MiB |")
     w("|---|---:|---:|---:|---:|---:|---:|---:|---|")
     bars = {"splunklib": [], "cat": [], "rss": []}
 
@@ -429,7 +432,7 @@ def report(args, mach, results, start, cmdline, commit):
         sl = runs.get("splunklib")
         if isinstance(sl, list):
             ratio = med(sl) / t_rh
-            bars["splunklib"].append(ratio >= 50)
+            bars["splunklib"].append((r["name"], ratio >= 50))
             cells.append("%.0f× %s" % (ratio, "pass" if ratio >= 50 else "**FAIL**"))
             cells.append("%.0f×" % (med(sl, "cpu") / med(rh, "cpu")))
         else:
@@ -439,7 +442,7 @@ def report(args, mach, results, start, cmdline, commit):
         cats = [runs.get(k) for k in ("cat", "cat-1MiB")]
         ratios = [t_rh / med(ct) for ct in cats if isinstance(ct, list)]
         if ratios:
-            bars["cat"].append(max(ratios) <= 2)
+            bars["cat"].append((r["name"], max(ratios) <= 2))
             cells.append("%s %s" % (" / ".join("%.2f" % x for x in ratios),
                                     "pass" if max(ratios) <= 2 else "**FAIL**"))
         else:
@@ -453,7 +456,7 @@ def report(args, mach, results, start, cmdline, commit):
         chunk = r["meta"]["largest_chunk_bytes"]
         rss = max(x["rss_kib"] for x in rh) * 1024
         limit = 2 * chunk + 16 * 2**20
-        bars["rss"].append(rss <= limit)
+        bars["rss"].append((r["name"], rss <= limit))
         cells.append("%.2f" % (rss / chunk))
         cells.append("%.1f ≤ %.1f MiB %s%s" % (rss / 2**20, limit / 2**20,
                                             "pass" if rss <= limit else "**FAIL**",
@@ -530,16 +533,20 @@ def report(args, mach, results, start, cmdline, commit):
           % (start["reghivedump_reply"], med, "pass" if med < 5 else "**FAIL**",
              med - median(start["true"]) * 1e3))
         w("")
-    summary = []
-    if bars["splunklib"]:
-        summary.append("≥ 50× splunklib: %s" % ("pass" if all(bars["splunklib"]) else "**FAIL**"))
-    if bars["cat"]:
-        summary.append("≤ 2× cat: %s" % ("pass" if all(bars["cat"]) else "**FAIL**"))
-    if bars["rss"]:
-        summary.append("RSS ≤ 2 chunks + 16 MiB: %s" % ("pass" if all(bars["rss"]) else "**FAIL**"))
-    if summary:
-        w("Summary over all streams: " + "; ".join(summary) + ".")
-        w("")
+    # The issue judges the bars on the benchmark stream (the ~1.5 KB event, all fields);
+    # the other streams show how cost scales, and are summarised apart.
+    for title, names in (("benchmark stream (~1.5 KB events, all fields: 10k, 100k, 1M)",
+                          BENCHMARK_STREAMS),
+                         ("all streams", None)):
+        summary = []
+        for key, label in (("splunklib", "≥ 50× splunklib"), ("cat", "≤ 2× cat"),
+                           ("rss", "RSS ≤ 2 chunks + 16 MiB")):
+            verdicts = [ok for name, ok in bars[key] if names is None or name in names]
+            if verdicts:
+                summary.append("%s: %s" % (label, "pass" if all(verdicts) else "**FAIL**"))
+        if summary:
+            w("Summary, %s: %s." % (title, "; ".join(summary)))
+            w("")
     return "\n".join(L)
 
 
