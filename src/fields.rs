@@ -154,11 +154,22 @@ impl<K> Roles<K> {
         ]
     }
 
+    /// The keys that [`Roles::process_name`] looks at.
+    pub fn process_keys(&self) -> impl Iterator<Item = &K> {
+        self.process_name.iter().chain(&self.image)
+    }
+
+    /// Picks an event's process name, `get` returning the value stored under a key.
+    pub fn process_name<'a>(&self, get: impl Fn(&K) -> Option<&'a [u8]>) -> Option<&'a [u8]> {
+        let first = |keys: &[K]| keys.iter().filter_map(&get).find(|v| !v.is_empty());
+        first(&self.process_name).or_else(|| first(&self.image).map(basename))
+    }
+
     /// Picks an event's values, `get` returning the value stored under a key.
     pub fn event<'a>(&self, get: impl Fn(&K) -> Option<&'a [u8]>) -> Event<'a> {
         let first = |keys: &[K]| keys.iter().filter_map(&get).find(|v| !v.is_empty());
         Event {
-            process_name: first(&self.process_name).or_else(|| first(&self.image).map(basename)),
+            process_name: self.process_name(&get),
             cmd_line: first(&self.cmd_line),
             dest: first(&self.dest),
             user: first(&self.user),

@@ -253,31 +253,43 @@ impl Annotator {
                 });
             }
             // Decode only the values the field mapping will look at: a CIM `process`
-            // hides `CommandLine`, whose copy need not be unescaped.
+            // hides `CommandLine`, whose copy need not be unescaped. The process name is
+            // decoded first: in exact mode it rules out most events on its own.
             let value_of = |k: usize| &body[fields[used[k]].clone()];
             self.read.fill(false);
             columns.mark_read(|k| matches!(value_of(k), b"" | b"\"\""), &mut self.read);
             self.values.clear();
+            self.values.resize(used.len(), Located::Body(0..0));
             self.scratch.clear();
-            for (k, &i) in used.iter().enumerate() {
-                self.values.push(match self.read[k] {
-                    true => locate(body, fields[i].clone(), &mut self.scratch),
-                    false => Located::Body(0..0),
-                });
-            }
-            let (values, scratch) = (&self.values, &self.scratch);
-            let event = columns.event(|&k| {
-                Some(match &values[k] {
-                    Located::Body(range) => &body[range.clone()],
-                    Located::Scratch(range) => &scratch[range.clone()],
+            let field = |k: usize| fields[used[k]].clone();
+            let (read, values, scratch) = (&mut self.read, &mut self.values, &mut self.scratch);
+            locate_marked(
+                columns.process_keys().copied(),
+                field,
+                read,
+                values,
+                scratch,
+                body,
+            );
+            let may_match = {
+                let (values, scratch) = (&self.values, &self.scratch);
+                let name = columns.process_name(|&k| Some(value(body, scratch, &values[k])));
+                self.detector.may_match_process(name)
+            };
+            let note = if may_match {
+                let (read, values, scratch) = (&mut self.read, &mut self.values, &mut self.scratch);
+                locate_marked(0..used.len(), field, read, values, scratch, body);
+                let (values, scratch) = (&self.values, &self.scratch);
+                let event = columns.event(|&k| Some(value(body, scratch, &values[k])));
+                self.detector.detect(&event).map(|detection| {
+                    let start = self.notes.len();
+                    write_cells(&mut self.notes, &annotate::annotate(&detection, &event));
+                    self.notes.extend_from_slice(CRLF);
+                    start..self.notes.len()
                 })
-            });
-            let note = self.detector.detect(&event).map(|detection| {
-                let start = self.notes.len();
-                write_cells(&mut self.notes, &annotate::annotate(&detection, &event));
-                self.notes.extend_from_slice(CRLF);
-                start..self.notes.len()
-            });
+            } else {
+                None
+            };
             if self.filter && note.is_none() {
                 continue;
             }
@@ -286,6 +298,31 @@ impl Annotator {
         }
         progress.pos = scanner.pos();
         Ok(())
+    }
+}
+
+/// Locates the values of those `keys` that are marked in `read` (the field of key `k` is
+/// at `field(k)` in `body`), and unmarks them.
+fn locate_marked(
+    keys: impl Iterator<Item = usize>,
+    field: impl Fn(usize) -> Range<usize>,
+    read: &mut [bool],
+    values: &mut [Located],
+    scratch: &mut Vec<u8>,
+    body: &[u8],
+) {
+    for k in keys {
+        if std::mem::take(&mut read[k]) {
+            values[k] = locate(body, field(k), scratch);
+        }
+    }
+}
+
+/// The bytes of a value [`locate`] found in `body`, or unescaped into `scratch`.
+fn value<'a>(body: &'a [u8], scratch: &'a [u8], found: &Located) -> &'a [u8] {
+    match found {
+        Located::Body(range) => &body[range.clone()],
+        Located::Scratch(range) => &scratch[range.clone()],
     }
 }
 

@@ -180,6 +180,12 @@ impl Detector {
         }
     }
 
+    /// Whether an event with this process name can match at all. In exact mode only
+    /// `cmd.exe` and `reg.exe` can, so most events need no other field read.
+    pub fn may_match_process(&self, name: Option<&[u8]>) -> bool {
+        self.extended.is_some() || name.is_some_and(ExactRule::runs_as)
+    }
+
     /// Applies the rule to one event.
     pub fn detect(&self, event: &Event) -> Option<Detection> {
         let Some(extended) = &self.extended else {
@@ -230,9 +236,13 @@ impl ExactRule {
         }
     }
 
+    /// Rule 1: the process is `cmd.exe` or `reg.exe`.
+    fn runs_as(name: &[u8]) -> bool {
+        name.eq_ignore_ascii_case(b"reg.exe") || name.eq_ignore_ascii_case(b"cmd.exe")
+    }
+
     fn detect(&self, event: &Event) -> Option<Detection> {
-        let name = event.process_name?;
-        if !(name.eq_ignore_ascii_case(b"reg.exe") || name.eq_ignore_ascii_case(b"cmd.exe")) {
+        if !Self::runs_as(event.process_name?) {
             return None;
         }
         let line = event.cmd_line?;
@@ -289,9 +299,17 @@ mod tests {
                 true,
             ),
         ];
+        let detector = Detector::new(Mode::Exact);
         for (name, line, want) in cases {
             assert_eq!(exact(name, line).is_some(), want, "{name} / {line}");
+            // The shortcut on the process name alone never drops a match.
+            if want {
+                assert!(detector.may_match_process(Some(name.as_bytes())), "{name}");
+            }
         }
+        assert!(!detector.may_match_process(Some(b"powershell.exe")));
+        assert!(!detector.may_match_process(None));
+        assert!(Detector::new(Mode::Extended).may_match_process(None));
     }
 
     #[test]
