@@ -161,13 +161,13 @@ impl<K> Roles<K> {
 
     /// Picks an event's process name, `get` returning the value stored under a key.
     pub fn process_name<'a>(&self, get: impl Fn(&K) -> Option<&'a [u8]>) -> Option<&'a [u8]> {
-        let first = |keys: &[K]| keys.iter().filter_map(&get).find(|v| !v.is_empty());
+        let first = |keys| first_value(keys, &get);
         first(&self.process_name).or_else(|| first(&self.image).map(basename))
     }
 
     /// Picks an event's values, `get` returning the value stored under a key.
     pub fn event<'a>(&self, get: impl Fn(&K) -> Option<&'a [u8]>) -> Event<'a> {
-        let first = |keys: &[K]| keys.iter().filter_map(&get).find(|v| !v.is_empty());
+        let first = |keys| first_value(keys, &get);
         Event {
             process_name: self.process_name(&get),
             cmd_line: first(&self.cmd_line),
@@ -176,6 +176,11 @@ impl<K> Roles<K> {
             original_file_name: first(&self.original_file_name),
         }
     }
+}
+
+/// The first non-empty value under `keys`: a role takes its first field that has one.
+fn first_value<'a, K>(keys: &[K], get: impl Fn(&K) -> Option<&'a [u8]>) -> Option<&'a [u8]> {
+    keys.iter().filter_map(get).find(|v| !v.is_empty())
 }
 
 /// The last component of a Windows or POSIX path.

@@ -32,7 +32,7 @@ const MAX_HEADER_LEN: u64 = 128;
 const FIRST_STORAGE: usize = 64 << 20;
 
 /// One chunk. The buffers are reused from chunk to chunk to avoid reallocating.
-#[derive(Debug, Default)]
+#[derive(Default)]
 pub struct Chunk {
     metadata: Part,
     body: Part,
@@ -51,14 +51,15 @@ impl Chunk {
 }
 
 /// A part of a chunk (metadata or body): storage that is zero-filled when allocated and
-/// only ever replaced by larger storage, and how much of it the part fills.
+/// kept for the next chunk, so that it grows to the largest part of the session, and how
+/// much of it the part fills.
 ///
-/// The storage is initialised so that a read can fill a whole piece in one system call:
-/// reading into a `Vec`'s spare capacity (`read_to_end`) starts at 8 KiB per call and
-/// doubles, seven calls per MiB, each one waking splunkd. Zeroed storage costs nothing
-/// up front: the allocator maps fresh pages, which the kernel makes real only when
-/// written.
-#[derive(Debug, Default)]
+/// The storage is initialised so that a piece can be read with plain `read` calls as
+/// large as the pipe holds: reading into a `Vec`'s spare capacity (`read_to_end`) starts
+/// at 8 KiB per call and doubles, seven calls per MiB, each one waking splunkd. Large
+/// zeroed storage costs nothing up front: the allocator maps fresh pages, which the
+/// kernel makes real only when written.
+#[derive(Default)]
 struct Part {
     storage: Vec<u8>,
     len: usize,
@@ -67,6 +68,17 @@ struct Part {
 impl Part {
     fn bytes(&self) -> &[u8] {
         &self.storage[..self.len]
+    }
+}
+
+/// Shows the sizes only: the storage may hold an earlier request's metadata, session key
+/// included, beyond the part's length.
+impl fmt::Debug for Chunk {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Chunk")
+            .field("metadata_len", &self.metadata.len)
+            .field("body_len", &self.body.len)
+            .finish()
     }
 }
 
@@ -100,7 +112,7 @@ pub enum FrameError {
         /// "metadata" or "body".
         part: &'static str,
         /// The bytes asked for.
-        bytes: usize,
+        bytes: u64,
     },
     /// Reading the input failed.
     Io(io::Error),
@@ -244,9 +256,9 @@ fn read_exact_into<R: Read>(
 ) -> Result<(), FrameError> {
     // `check_len` has bounded `len` far below `usize::MAX`.
     let len = len as usize;
-    let no_memory = |bytes| FrameError::NoMemory {
+    let no_memory = |bytes: usize| FrameError::NoMemory {
         part: part_name,
-        bytes,
+        bytes: bytes as u64,
     };
     part.len = 0;
     if part.storage.len() < len {
@@ -267,9 +279,8 @@ fn read_exact_into<R: Read>(
             larger[..part.len].copy_from_slice(part.bytes());
             part.storage = larger;
         }
-        let piece = &mut part.storage[part.len..end];
-        os::provide(piece);
-        let received = fill(reader, piece).map_err(FrameError::Io)?;
+        os::provide(&mut part.storage, part.len..end);
+        let received = fill(reader, &mut part.storage[part.len..end]).map_err(FrameError::Io)?;
         part.len += received;
         if received > 0 {
             progress(part.bytes());
@@ -291,7 +302,8 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
     while filled < buf.len() {
         match reader.read(&mut buf[filled..]) {
             Ok(0) => break,
-            Ok(n) => filled += n,
+            // A reader claiming more than it was given room for is not believed.
+            Ok(n) => filled += n.min(buf.len() - filled),
             Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
             Err(e) => return Err(e),
         }

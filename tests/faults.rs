@@ -108,6 +108,21 @@ fn a_claimed_chunk_costs_only_the_bytes_that_arrive() {
     );
 }
 
+#[test]
+fn a_body_beyond_the_storage_that_can_be_had_grows_with_its_bytes() {
+    // 600,000,000 bytes claimed in 512 MiB of address space: storage for the whole claim
+    // cannot be had, so it starts at 64 MiB and doubles as the 100 MB that are sent
+    // arrive, keeping every byte.
+    let mut input = getinfo(&[]);
+    input.extend(partial_execute(600_000_000, &vec![b'a'; 100_000_000]));
+    let output = run_limited(512, &input);
+    assert_eq!(output.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&output.stderr),
+        "reghivedump: error: input ended inside a chunk: body has 100000000 of 600000000 bytes\n"
+    );
+}
+
 /// The peak resident memory of a process, in bytes, from `/proc/<pid>/status`.
 fn peak_resident(pid: u32) -> u64 {
     let status =
