@@ -67,7 +67,7 @@ CONFIGS = {
 }
 DEFAULT_CONFIGS = ["10k", "100k", "1M", "100k-0.2KB", "100k-4KB", "100k-required"]
 QUICK_CONFIGS = ["10k", "100k-0.2KB"]
-# The issue's bars are judged on these: the realistic event, every field sent.
+# The bars are judged on these: the realistic event, every field sent.
 BENCHMARK_STREAMS = ("10k", "100k", "1M")
 
 
@@ -533,7 +533,7 @@ def report(args, mach, results, start, cmdline, commit):
           % (start["reghivedump_reply"], med, "pass" if med < 5 else "**FAIL**",
              med - median(start["true"]) * 1e3))
         w("")
-    # The issue judges the bars on the benchmark stream (the ~1.5 KB event, all fields);
+    # The bars are judged on the benchmark stream (the ~1.5 KB event, all fields);
     # the other streams show how cost scales, and are summarised apart.
     for title, names in (("benchmark stream (~1.5 KB events, all fields: 10k, 100k, 1M)",
                           BENCHMARK_STREAMS),
