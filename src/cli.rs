@@ -13,8 +13,10 @@ reghivedump: flags reg.exe dumps of the SAM, SECURITY and SYSTEM registry hives
 (MITRE ATT&CK T1003), as the Splunk rule 'Attempted Credential Dump From Registry via Reg exe'.
 
 Usage:
-  reghivedump                      speak Splunk's chunked protocol on stdin/stdout
-                                   (how splunkd runs the '| reghivedump' search command)
+  reghivedump [--no-kernel-hints]  speak Splunk's chunked protocol on stdin/stdout
+                                   (how splunkd runs the '| reghivedump' search command);
+                                   --no-kernel-hints keeps the pipes' size and asks for no
+                                   huge or early pages (commands.conf: command.arg.1)
   reghivedump scan [OPTIONS] [FILE|-]...
                                    apply the rule to exported events (CSV with a header
                                    row, JSON lines, or Windows event XML with one <Event>
@@ -39,22 +41,29 @@ Exit status: 0 when the scan ran (with or without matches), 1 on unreadable inpu
 /// Runs the program with its arguments (without the program name) and returns the exit code.
 pub fn main(args: &[String]) -> i32 {
     match args.first().map(String::as_str) {
-        None => {
-            os::widen_pipes();
-            let stdout = io::stdout().lock();
-            // Smaller than a reply's batch of rows, so those go straight to the pipe
-            // (see `records::Reply::write_to`); the buffer only gathers the small pieces.
-            command::run(
-                io::stdin().lock(),
-                BufWriter::with_capacity(64 << 10, stdout),
-                io::stderr().lock(),
-            )
+        None => serve(),
+        Some("--no-kernel-hints") if args.len() == 1 => {
+            os::turn_off();
+            serve()
         }
         Some("-h" | "--help" | "help") => print(USAGE),
         Some("-V" | "--version") => print(&format!("reghivedump {}\n", env!("CARGO_PKG_VERSION"))),
         Some("scan") => run_scan(&args[1..]),
         Some(other) => usage_error(&format!("unknown command '{other}'")),
     }
+}
+
+/// Protocol mode: how splunkd runs the command.
+fn serve() -> i32 {
+    os::widen_pipes();
+    let stdout = io::stdout().lock();
+    // Smaller than a reply's batch of rows, so those go straight to the pipe
+    // (see `records::Reply::write_to`); the buffer only gathers the small pieces.
+    command::run(
+        io::stdin().lock(),
+        BufWriter::with_capacity(64 << 10, stdout),
+        io::stderr().lock(),
+    )
 }
 
 fn print(text: &str) -> i32 {

@@ -9,9 +9,19 @@
 //! request. These hints shrink both costs.
 
 use std::ops::Range;
+use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(target_os = "linux")]
 use linux::*;
+
+/// Set by [`turn_off`]: no hint is given for the rest of the process.
+static OFF: AtomicBool = AtomicBool::new(false);
+
+/// Gives no more hints (`reghivedump --no-kernel-hints`), for a host where enlarged pipes
+/// or huge pages cost more than they save.
+pub fn turn_off() {
+    OFF.store(true, Ordering::Relaxed);
+}
 
 /// Enlarges the pipes on standard input and output to 1 MiB, never shrinking one.
 ///
@@ -21,7 +31,7 @@ use linux::*;
 /// new pipes of that user two pages only.
 pub fn widen_pipes() {
     #[cfg(target_os = "linux")]
-    {
+    if !OFF.load(Ordering::Relaxed) {
         widen(std::io::stdin());
         widen(std::io::stdout());
     }
@@ -33,7 +43,7 @@ pub fn widen_pipes() {
 /// MiB (with 64 KiB pages), far more than a chunk.
 pub fn advise_huge_pages(buf: &mut [u8]) {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
-    if buf.len() >= 4 << 20 {
+    if buf.len() >= 4 << 20 && !OFF.load(Ordering::Relaxed) {
         let _ = advise(buf, 0..buf.len(), Advice::LinuxHugepage);
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
@@ -44,7 +54,8 @@ pub fn advise_huge_pages(buf: &mut [u8]) {
 /// instead of one page fault per page as they are written (Linux 5.14 and later).
 pub fn provide(buf: &mut [u8], piece: Range<usize>) {
     #[cfg(target_os = "linux")]
-    if piece.len() >= ALIGN && !NO_POPULATE.load(Ordering::Relaxed) {
+    if piece.len() >= ALIGN && !OFF.load(Ordering::Relaxed) && !NO_POPULATE.load(Ordering::Relaxed)
+    {
         if let Err(Errno::INVAL) = advise(buf, piece, Advice::LinuxPopulateWrite) {
             NO_POPULATE.store(true, Ordering::Relaxed);
         }
@@ -58,7 +69,7 @@ mod linux {
     use std::ops::Range;
     use std::os::fd::AsFd;
 
-    pub use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::atomic::AtomicBool;
 
     pub use rustix::io::Errno;
     use rustix::mm::madvise;

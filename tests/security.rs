@@ -214,3 +214,68 @@ fn the_syscall_check_would_see_a_file_written() {
         assert!(refused.contains(&call), "{call} not caught in {refused:?}");
     }
 }
+
+/// The kernel hints that a session of a few MB gives, as strace shows them: pipe sizes
+/// set and pages advised.
+fn hints_given(args: &[&str]) -> Vec<String> {
+    let rows = "svchost.exe,\"C:\\Windows\\System32\\svchost.exe -k netsvcs\"\n".repeat(100_000);
+    let mut input = getinfo(&[]);
+    input.extend(execute(
+        true,
+        format!("process_name,process\n{rows}").as_bytes(),
+    ));
+    let trace_file = std::env::temp_dir().join(format!(
+        "reghivedump-hints-{}-{}.txt",
+        std::process::id(),
+        args.len()
+    ));
+    let mut child = Command::new("strace")
+        .args(["-f", "-qq", "-e", "trace=fcntl,madvise", "-o"])
+        .arg(&trace_file)
+        .arg("--")
+        .arg(env!("CARGO_BIN_EXE_reghivedump"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .expect("strace runs");
+    let mut stdin = child.stdin.take().unwrap();
+    let writer = std::thread::spawn(move || {
+        use std::io::Write;
+        stdin.write_all(&input).unwrap();
+    });
+    let output = child.wait_with_output().unwrap();
+    writer.join().unwrap();
+    assert!(output.status.success());
+    let mut replies = &output.stdout[..];
+    let mut count = 0;
+    while read_reply(&mut replies)
+        .expect("well-formed replies")
+        .is_some()
+    {
+        count += 1;
+    }
+    assert_eq!(count, 2, "a reply to getinfo and one to execute");
+    let text = std::fs::read_to_string(&trace_file).expect("strace wrote its trace");
+    std::fs::remove_file(&trace_file).unwrap();
+    text.lines()
+        .filter(|l| l.contains("F_SETPIPE_SZ") || l.contains("MADV_"))
+        .map(str::to_string)
+        .collect()
+}
+
+#[test]
+fn no_kernel_hints_means_none_are_given() {
+    if !strace_available() {
+        return;
+    }
+    let given = hints_given(&[]);
+    for hint in ["F_SETPIPE_SZ", "MADV_POPULATE_WRITE"] {
+        assert!(
+            given.iter().any(|l| l.contains(hint)),
+            "no {hint} in {given:?}"
+        );
+    }
+    assert_eq!(hints_given(&["--no-kernel-hints"]), Vec::<String>::new());
+}
