@@ -94,11 +94,54 @@ pub struct Annotator {
     notes: Vec<u8>,
     /// How far the body being planned has been read.
     progress: Progress,
-    /// Per-row work buffers: field ranges, the values read, which to read, unescaped bytes.
+    /// Per-row work buffers: field ranges, and the values the rule reads.
     cells: Vec<Range<usize>>,
-    values: Vec<Located>,
-    read: Vec<bool>,
+    values: RowValues,
+}
+
+/// The values of one row that the field mapping reads, decoded only when asked for.
+#[derive(Default)]
+struct RowValues {
+    /// For each used column, whether it is to be read and has not been decoded yet.
+    pending: Vec<bool>,
+    /// Where each decoded value is; empty for the others.
+    found: Vec<Located>,
+    /// Values that needed unescaping.
     scratch: Vec<u8>,
+}
+
+impl RowValues {
+    /// Starts a row of `columns` used columns, none of them marked or decoded.
+    fn start(&mut self, columns: usize) {
+        self.pending.clear();
+        self.pending.resize(columns, false);
+        self.found.clear();
+        self.found.resize(columns, Located::Body(0..0));
+        self.scratch.clear();
+    }
+
+    /// Decodes those of `keys` that are pending, the value of key `k` being the field at
+    /// `field(k)` of `body`.
+    fn decode(
+        &mut self,
+        keys: impl Iterator<Item = usize>,
+        field: impl Fn(usize) -> Range<usize>,
+        body: &[u8],
+    ) {
+        for k in keys {
+            if std::mem::take(&mut self.pending[k]) {
+                self.found[k] = locate(body, field(k), &mut self.scratch);
+            }
+        }
+    }
+
+    /// The value of key `k`, once decoded (empty before).
+    fn get<'a>(&'a self, body: &'a [u8], k: usize) -> &'a [u8] {
+        match &self.found[k] {
+            Located::Body(range) => &body[range.clone()],
+            Located::Scratch(range) => &self.scratch[range.clone()],
+        }
+    }
 }
 
 /// The planning state of one body.
@@ -166,9 +209,7 @@ impl Annotator {
             notes: Vec::new(),
             progress: Progress::default(),
             cells: Vec::new(),
-            values: Vec::new(),
-            read: Vec::new(),
-            scratch: Vec::new(),
+            values: RowValues::default(),
         }
     }
 
@@ -226,7 +267,6 @@ impl Annotator {
             let (used, columns) = columns(&self.fields, body, &self.cells)?.compact();
             progress.len = range.len() + self.header_suffix.len();
             progress.row = 1;
-            self.read = vec![false; used.len()];
             progress.header = Some(Header {
                 range,
                 width: self.cells.len(),
@@ -255,32 +295,18 @@ impl Annotator {
             // Decode only the values the field mapping will look at: a CIM `process`
             // hides `CommandLine`, whose copy need not be unescaped. The process name is
             // decoded first: in exact mode it rules out most events on its own.
-            let value_of = |k: usize| &body[fields[used[k]].clone()];
-            self.read.fill(false);
-            columns.mark_read(|k| matches!(value_of(k), b"" | b"\"\""), &mut self.read);
-            self.values.clear();
-            self.values.resize(used.len(), Located::Body(0..0));
-            self.scratch.clear();
             let field = |k: usize| fields[used[k]].clone();
-            let (read, values, scratch) = (&mut self.read, &mut self.values, &mut self.scratch);
-            locate_marked(
-                columns.process_keys().copied(),
-                field,
-                read,
-                values,
-                scratch,
-                body,
+            let values = &mut self.values;
+            values.start(used.len());
+            columns.mark_read(
+                |k| matches!(&body[field(k)], b"" | b"\"\""),
+                &mut values.pending,
             );
-            let may_match = {
-                let (values, scratch) = (&self.values, &self.scratch);
-                let name = columns.process_name(|&k| Some(value(body, scratch, &values[k])));
-                self.detector.may_match_process(name)
-            };
-            let note = if may_match {
-                let (read, values, scratch) = (&mut self.read, &mut self.values, &mut self.scratch);
-                locate_marked(0..used.len(), field, read, values, scratch, body);
-                let (values, scratch) = (&self.values, &self.scratch);
-                let event = columns.event(|&k| Some(value(body, scratch, &values[k])));
+            values.decode(columns.process_keys().copied(), field, body);
+            let name = columns.process_name(|&k| Some(values.get(body, k)));
+            let note = if self.detector.may_match_process(name) {
+                values.decode(0..used.len(), field, body);
+                let event = columns.event(|&k| Some(values.get(body, k)));
                 self.detector.detect(&event).map(|detection| {
                     let start = self.notes.len();
                     write_cells(&mut self.notes, &annotate::annotate(&detection, &event));
@@ -298,31 +324,6 @@ impl Annotator {
         }
         progress.pos = scanner.pos();
         Ok(())
-    }
-}
-
-/// Locates the values of those `keys` that are marked in `read` (the field of key `k` is
-/// at `field(k)` in `body`), and unmarks them.
-fn locate_marked(
-    keys: impl Iterator<Item = usize>,
-    field: impl Fn(usize) -> Range<usize>,
-    read: &mut [bool],
-    values: &mut [Located],
-    scratch: &mut Vec<u8>,
-    body: &[u8],
-) {
-    for k in keys {
-        if std::mem::take(&mut read[k]) {
-            values[k] = locate(body, field(k), scratch);
-        }
-    }
-}
-
-/// The bytes of a value [`locate`] found in `body`, or unescaped into `scratch`.
-fn value<'a>(body: &'a [u8], scratch: &'a [u8], found: &Located) -> &'a [u8] {
-    match found {
-        Located::Body(range) => &body[range.clone()],
-        Located::Scratch(range) => &scratch[range.clone()],
     }
 }
 
