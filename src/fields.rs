@@ -111,9 +111,7 @@ impl Columns {
         let renumbered = self.filter_map(|i| Some(used.partition_point(|&u| u < *i)));
         (used, renumbered)
     }
-}
 
-impl Columns {
     /// Marks in `read` the columns whose values [`Roles::event`] will look at, given which
     /// columns are empty: for each role, those up to its first non-empty one. The rest are
     /// never read, so a caller need not decode them.
