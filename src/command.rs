@@ -32,7 +32,7 @@ pub fn run<R: BufRead, W: Write, L: Write>(input: R, mut output: W, mut log: L) 
 
 fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Result<(), Error> {
     let mut chunk = Chunk::default();
-    if !reader.read_into(&mut chunk, |_| {})? {
+    if !reader.read_into(&mut chunk, |_, _| {})? {
         return Ok(());
     }
     let Request::Getinfo { args } = Request::parse(chunk.metadata())? else {
@@ -59,8 +59,10 @@ fn serve<R: BufRead, W: Write>(mut reader: ChunkReader<R>, out: &mut W) -> Resul
         )
     };
     // Rows are planned as the body arrives, while splunkd is still writing the rest.
-    while reader.read_into(&mut chunk, |body| {
-        annotator.get_or_insert_with(new_annotator).advance(body)
+    while reader.read_into(&mut chunk, |offset, piece| {
+        annotator
+            .get_or_insert_with(new_annotator)
+            .advance(offset, piece)
     })? {
         let Request::Execute { finished } = Request::parse(chunk.metadata())? else {
             return Err(Error::Sequence("a second getinfo request arrived"));

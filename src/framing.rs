@@ -8,6 +8,8 @@
 use std::alloc::{self, Layout};
 use std::fmt;
 use std::io::{self, BufRead, Read, Write};
+use std::sync::mpsc;
+use std::thread;
 
 use crate::os;
 
@@ -20,7 +22,8 @@ pub const MAX_METADATA_LEN: u64 = 16 << 20;
 /// chunk; even at 20 KB per event that is 1 GB, so a larger claim is treated as garbage.
 pub const MAX_BODY_LEN: u64 = 1 << 30;
 
-/// How many body bytes are read between two calls of a reader's `progress`.
+/// How many bytes are read, at most, before a piece is handed on (see
+/// [`ChunkReader::read_into`]) and the pages for the next are provided.
 pub const PIECE: u64 = 1 << 20;
 
 /// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
@@ -166,15 +169,18 @@ impl<R: BufRead> ChunkReader<R> {
         }
     }
 
-    /// Reads the next chunk into `chunk`, reusing its buffers, and calls `progress` with
-    /// the body received so far after each piece of it (at most [`PIECE`] bytes), so the
-    /// caller can work on a large body while the rest is still arriving. Returns
-    /// `Ok(false)` at a clean end of input (nothing but stray line breaks after the last
-    /// chunk).
+    /// Reads the next chunk into `chunk`, reusing its buffers. Returns `Ok(false)` at a
+    /// clean end of input (nothing but stray line breaks after the last chunk).
+    ///
+    /// A body longer than one [`PIECE`] is also given to `on_piece`, piece by piece in
+    /// order (where the piece starts in the body, and its bytes), on a second thread while
+    /// the rest arrives, so that the caller can work on it meanwhile. Smaller bodies, and
+    /// bodies whose storage must grow as they arrive, are not: `on_piece` is a head
+    /// start, and the caller must be able to do without it.
     pub fn read_into(
         &mut self,
         chunk: &mut Chunk,
-        progress: impl FnMut(&[u8]),
+        mut on_piece: impl FnMut(usize, &[u8]) + Send,
     ) -> Result<bool, FrameError> {
         if !self.skip_line_breaks()? {
             return Ok(false);
@@ -200,9 +206,15 @@ impl<R: BufRead> ChunkReader<R> {
             "metadata",
             meta_len,
             &mut chunk.metadata,
-            |_| {},
+            None,
         )?;
-        read_exact_into(&mut self.inner, "body", body_len, &mut chunk.body, progress)?;
+        read_exact_into(
+            &mut self.inner,
+            "body",
+            body_len,
+            &mut chunk.body,
+            Some(&mut on_piece),
+        )?;
         Ok(true)
     }
 
@@ -241,18 +253,26 @@ fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameEr
     Ok(())
 }
 
-/// Reads exactly `len` bytes into `part`, piece by piece, calling `progress` with the
-/// bytes received so far after each piece; fails on early end of input.
+/// Called with each piece of a body as it arrives: where the piece starts in the body,
+/// and its bytes.
+pub type OnPiece<'f> = dyn for<'a> FnMut(usize, &'a [u8]) + Send + 'f;
+
+/// Reads exactly `len` bytes into `part`, piece by piece; fails on early end of input.
 ///
 /// Memory follows the data, never the claim: storage for the whole part is allocated
 /// (with an eighth more, so that the next, slightly larger, body fits), but its pages are
 /// made real only as pieces arrive, each just before it is read (see [`os`]).
+///
+/// When the whole part fits its storage and is longer than one piece, `on_piece` is given
+/// each piece on a second thread as soon as it has been read, while this thread reads
+/// the next: the work on a body overlaps its arrival, which is otherwise spent waiting
+/// for splunkd. It is not called otherwise.
 fn read_exact_into<R: Read>(
     reader: &mut R,
     part_name: &'static str,
     len: u64,
     part: &mut Part,
-    mut progress: impl FnMut(&[u8]),
+    mut on_piece: Option<&mut OnPiece<'_>>,
 ) -> Result<(), FrameError> {
     // `check_len` has bounded `len` far below `usize::MAX`.
     let len = len as usize;
@@ -270,21 +290,24 @@ fn read_exact_into<R: Read>(
         os::advise_huge_pages(&mut part.storage);
     }
     while part.len < len {
-        let end = (part.len + PIECE as usize).min(len);
-        if part.storage.len() < end {
+        if part.storage.len() == part.len {
             // Only when storage for the whole part could not be had: doubled, copying
             // the bytes received so far.
-            let size = end.max(part.storage.len() * 2).min(len);
+            let size = (part.len * 2).min(len);
             let mut larger = zeroed(size).ok_or_else(|| no_memory(size))?;
             larger[..part.len].copy_from_slice(part.bytes());
             part.storage = larger;
         }
-        os::provide(&mut part.storage, part.len..end);
-        let received = fill(reader, &mut part.storage[part.len..end]).map_err(FrameError::Io)?;
-        part.len += received;
-        if received > 0 {
-            progress(part.bytes());
+        let end = part.storage.len().min(len);
+        let target = &mut part.storage[part.len..end];
+        let received = match on_piece.as_mut() {
+            Some(on_piece) if end == len && target.len() > PIECE as usize => {
+                read_overlapped(reader, target, on_piece)
+            }
+            _ => read_pieces(reader, target, |_, _| {}),
         }
+        .map_err(FrameError::Io)?;
+        part.len += received;
         if part.len < end {
             return Err(FrameError::Truncated {
                 part: part_name,
@@ -294,6 +317,63 @@ fn read_exact_into<R: Read>(
         }
     }
     Ok(())
+}
+
+/// Reads `target` full piece by piece, calling `arrived` with each piece read (its
+/// offset in `target` and its bytes); returns the bytes read, fewer at end of input.
+///
+/// Pieces end on [`PIECE`] boundaries of the address space, so that the page hints for
+/// a piece cover all its pages but those of the first, partial one.
+fn read_pieces<'a, R: Read>(
+    reader: &mut R,
+    mut target: &'a mut [u8],
+    mut arrived: impl FnMut(usize, &'a [u8]),
+) -> io::Result<usize> {
+    let mut offset = 0;
+    while !target.is_empty() {
+        let to_boundary = PIECE as usize - target.as_ptr() as usize % PIECE as usize;
+        let len = to_boundary.min(target.len());
+        let (piece, rest) = std::mem::take(&mut target).split_at_mut(len);
+        os::provide(piece);
+        let received = fill(reader, piece)?;
+        let piece: &'a [u8] = piece;
+        if received > 0 {
+            arrived(offset, &piece[..received]);
+        }
+        offset += received;
+        if received < piece.len() {
+            break;
+        }
+        target = rest;
+    }
+    Ok(offset)
+}
+
+/// [`read_pieces`], with each piece handed to `on_piece` on a second thread while this one
+/// reads the next. Without a second thread (the system refuses one), reads without
+/// calling `on_piece`.
+fn read_overlapped<R: Read>(
+    reader: &mut R,
+    target: &mut [u8],
+    on_piece: &mut OnPiece<'_>,
+) -> io::Result<usize> {
+    thread::scope(|scope| {
+        let (send, receive) = mpsc::channel::<(usize, &[u8])>();
+        let worker = thread::Builder::new()
+            .name("plan".into())
+            .spawn_scoped(scope, move || {
+                for (offset, piece) in receive {
+                    on_piece(offset, piece);
+                }
+            });
+        match worker {
+            // Dropping the sender when reading ends lets the worker finish.
+            Ok(_) => read_pieces(reader, target, move |offset, piece| {
+                let _ = send.send((offset, piece));
+            }),
+            Err(_) => read_pieces(reader, target, |_, _| {}),
+        }
+    })
 }
 
 /// Reads into `buf` until it is full or the input ends; returns the bytes read.
@@ -395,7 +475,7 @@ mod tests {
         let mut reader = ChunkReader::new(input);
         let mut chunk = Chunk::default();
         let mut out = Vec::new();
-        while reader.read_into(&mut chunk, |_| {})? {
+        while reader.read_into(&mut chunk, |_, _| {})? {
             out.push((chunk.metadata().to_vec(), chunk.body().to_vec()));
         }
         Ok(out)
@@ -446,11 +526,59 @@ mod tests {
         let input = b"chunked 1.0,2,5\n{}hellochunked 1.0,2,0\n{}";
         let mut reader = ChunkReader::new(io::BufReader::with_capacity(1, Trickle(input)));
         let mut chunk = Chunk::default();
-        assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
+        assert!(reader.read_into(&mut chunk, |_, _| {}).unwrap());
         assert_eq!(chunk.body(), b"hello");
-        assert!(reader.read_into(&mut chunk, |_| {}).unwrap());
+        assert!(reader.read_into(&mut chunk, |_, _| {}).unwrap());
         assert!(chunk.body().is_empty());
-        assert!(!reader.read_into(&mut chunk, |_| {}).unwrap());
+        assert!(!reader.read_into(&mut chunk, |_, _| {}).unwrap());
+    }
+
+    /// Reads a chunk; returns the result and the pieces handed on, put together.
+    fn read_handing_on(
+        reader: &mut ChunkReader<&[u8]>,
+        chunk: &mut Chunk,
+    ) -> (Result<bool, FrameError>, Vec<u8>) {
+        let mut seen = Vec::new();
+        let result = reader.read_into(chunk, |offset, piece| {
+            assert_eq!(offset, seen.len());
+            assert!(!piece.is_empty() && piece.len() <= PIECE as usize);
+            seen.extend_from_slice(piece);
+        });
+        (result, seen)
+    }
+
+    #[test]
+    fn bodies_longer_than_a_piece_are_handed_on_piece_by_piece() {
+        let body: Vec<u8> = (0..5 * PIECE as usize / 2)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut input = format!("chunked 1.0,2,{}\n{{}}", body.len()).into_bytes();
+        input.extend_from_slice(&body);
+        input.extend_from_slice(b"chunked 1.0,2,3\n{}abc");
+        let mut reader = ChunkReader::new(&input[..]);
+        let mut chunk = Chunk::default();
+        let (result, seen) = read_handing_on(&mut reader, &mut chunk);
+        assert!(result.unwrap());
+        assert_eq!(chunk.body(), body);
+        assert!(seen == body, "the pieces make up the body");
+        // A body of one piece is only read: the caller deals with it whole.
+        let (result, seen) = read_handing_on(&mut reader, &mut chunk);
+        assert!(result.unwrap());
+        assert_eq!((chunk.body(), seen.len()), (&b"abc"[..], 0));
+        // Input ending inside a body being handed on.
+        let mut input = format!("chunked 1.0,2,{}\n{{}}", 3 * PIECE).into_bytes();
+        input.extend_from_slice(&body[..2 * PIECE as usize]);
+        let mut reader = ChunkReader::new(&input[..]);
+        let (result, seen) = read_handing_on(&mut reader, &mut chunk);
+        assert_eq!(
+            result.unwrap_err().to_string(),
+            format!(
+                "input ended inside a chunk: body has {} of {} bytes",
+                2 * PIECE,
+                3 * PIECE
+            )
+        );
+        assert!(seen == body[..2 * PIECE as usize]);
     }
 
     #[test]

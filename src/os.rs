@@ -8,7 +8,6 @@
 //! copying bytes through two pipes, and giving fresh pages to the buffer that holds a
 //! request. These hints shrink both costs.
 
-use std::ops::Range;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 #[cfg(target_os = "linux")]
@@ -44,29 +43,28 @@ pub fn widen_pipes() {
 pub fn advise_huge_pages(buf: &mut [u8]) {
     #[cfg(all(target_os = "linux", target_arch = "x86_64"))]
     if buf.len() >= 4 << 20 && !OFF.load(Ordering::Relaxed) {
-        let _ = advise(buf, 0..buf.len(), Advice::LinuxHugepage);
+        let _ = advise(buf, Advice::LinuxHugepage);
     }
     #[cfg(not(all(target_os = "linux", target_arch = "x86_64")))]
     let _ = buf;
 }
 
-/// Makes the pages of `piece` of `buf` real in one call, before bytes are read into it,
-/// instead of one page fault per page as they are written (Linux 5.14 and later).
-pub fn provide(buf: &mut [u8], piece: Range<usize>) {
+/// Makes the pages of `piece` real in one call, before bytes are read into it, instead of
+/// one page fault per page as they are written (Linux 5.14 and later).
+pub fn provide(piece: &mut [u8]) {
     #[cfg(target_os = "linux")]
     if piece.len() >= ALIGN && !OFF.load(Ordering::Relaxed) && !NO_POPULATE.load(Ordering::Relaxed)
     {
-        if let Err(Errno::INVAL) = advise(buf, piece, Advice::LinuxPopulateWrite) {
+        if let Err(Errno::INVAL) = advise(piece, Advice::LinuxPopulateWrite) {
             NO_POPULATE.store(true, Ordering::Relaxed);
         }
     }
     #[cfg(not(target_os = "linux"))]
-    let _ = (buf, piece);
+    let _ = piece;
 }
 
 #[cfg(target_os = "linux")]
 mod linux {
-    use std::ops::Range;
     use std::os::fd::AsFd;
 
     use std::sync::atomic::AtomicBool;
@@ -95,15 +93,12 @@ mod linux {
         }
     }
 
-    /// Gives `advice` for the whole [`ALIGN`] blocks of `buf` that `range` touches: the
-    /// block where `range` starts is included when it lies in `buf`, so that a piece
-    /// starting just past a block boundary (as pieces of a heap buffer do) leaves no
-    /// block out.
+    /// Gives `advice` for the whole [`ALIGN`] blocks inside `buf`.
     #[allow(unsafe_code)]
-    pub fn advise(buf: &mut [u8], range: Range<usize>, advice: Advice) -> rustix::io::Result<()> {
+    pub fn advise(buf: &mut [u8], advice: Advice) -> rustix::io::Result<()> {
         let base = buf.as_mut_ptr() as usize;
-        let first = ((base + range.start) / ALIGN * ALIGN).max(base.next_multiple_of(ALIGN));
-        let end = (base + range.end.min(buf.len())) / ALIGN * ALIGN;
+        let first = base.next_multiple_of(ALIGN);
+        let end = (base + buf.len()) / ALIGN * ALIGN;
         if end <= first {
             return Ok(());
         }

@@ -9,8 +9,9 @@
 //! rule and notes the row's byte range and annotation; the reply's length is then known,
 //! so the chunk header can be written and the rows copied straight to the output, without
 //! building the reply body in memory.
-//! The planning pass runs as the body arrives ([`Annotator::advance`]), so its work
-//! overlaps the reading of the rest.
+//! The planning pass runs as the body arrives, piece by piece ([`Annotator::advance`]),
+//! so its work overlaps the reading of the rest; a row split between two pieces is put
+//! together in a small copy. [`Annotator::reply`] plans whatever is left, in place.
 
 use std::borrow::Cow;
 use std::fmt;
@@ -94,6 +95,9 @@ pub struct Annotator {
     notes: Vec<u8>,
     /// How far the body being planned has been read.
     progress: Progress,
+    /// The bytes from `progress.pos` to the end of the pieces seen so far: the start of a
+    /// row that began in an earlier piece.
+    carry: Vec<u8>,
     /// Per-row work buffers: field ranges, and the values the rule reads.
     cells: Vec<Range<usize>>,
     values: RowValues,
@@ -157,11 +161,20 @@ struct Progress {
     len: usize,
     /// The first problem found; planning stops there.
     error: Option<BodyError>,
-    /// Whether the body is wholly planned (and the next `advance` starts a new one).
+    /// Whether the body is wholly planned (and the next call starts a new one).
     done: bool,
-    /// The body length at which `advance` next looks for complete rows.
-    retry_at: usize,
+    /// Set when a row outgrew [`MAX_CARRY`]: `advance` plans no more of this body.
+    stalled: bool,
 }
+
+/// The longest start of a row kept to be completed by the next piece. A longer row (a
+/// field of many megabytes) is left to [`Annotator::reply`], which plans it in place.
+const MAX_CARRY: usize = 4 << 20;
+
+/// How many bytes of a piece are first added to a row begun in an earlier piece: more
+/// than most rows need. Each further try adds as many as the row has, so that a long row
+/// is scanned a few times over at most.
+const FIRST_TAKE: usize = 4 << 10;
 
 struct Header {
     range: Range<usize>,
@@ -208,40 +221,37 @@ impl Annotator {
             rows: Vec::new(),
             notes: Vec::new(),
             progress: Progress::default(),
+            carry: Vec::new(),
             cells: Vec::new(),
             values: RowValues::default(),
         }
     }
 
-    /// Plans every row of `body`, the part of a body received so far, that has wholly
-    /// arrived and was not planned before. Called as the body comes in, it applies the
-    /// rule while the rest is still on its way; [`Annotator::reply`] does the remainder.
-    pub fn advance(&mut self, body: &[u8]) {
-        if self.progress.done {
-            self.progress = Progress::default();
-            self.rows.clear();
-            self.notes.clear();
+    /// Plans the rows of `piece`, the bytes of the body being received from `offset` on,
+    /// that have wholly arrived, the next piece to come starting where this one ends.
+    /// Called as the body comes in, it applies the rule while the rest is still on its
+    /// way; [`Annotator::reply`] does the remainder.
+    pub fn advance(&mut self, offset: usize, piece: &[u8]) {
+        self.begin();
+        if self.progress.error.is_some() || self.progress.stalled {
+            return;
         }
-        // A row still arriving is scanned again only once the bytes pending for it have
-        // doubled, so a huge row costs linear time, not one rescan per piece.
-        if self.progress.error.is_none() && body.len() >= self.progress.retry_at {
-            if let Err(e) = self.scan(body, false) {
-                self.progress.error = Some(e);
-            }
-            let pending = body.len() - self.progress.pos;
-            self.progress.retry_at = body.len() + pending;
+        debug_assert_eq!(offset, self.progress.pos + self.carry.len());
+        if let Err(e) = self.plan_piece(offset, piece) {
+            self.progress.error = Some(e);
         }
     }
 
-    /// Plans the rest of the whole `body` (of which [`Annotator::advance`] may have seen a
-    /// part) and returns the reply.
+    /// Plans the whole `body` (of which [`Annotator::advance`] may have planned a part)
+    /// and returns the reply.
     pub fn reply<'a>(&'a mut self, body: &'a [u8]) -> Result<Reply<'a>, BodyError> {
-        self.advance(body);
+        self.begin();
         self.progress.done = true;
+        self.carry.clear();
         if let Some(e) = self.progress.error.take() {
             return Err(e);
         }
-        self.scan(body, true)?;
+        self.scan(body, 0, true)?;
         let header = self.progress.header.as_ref().map(|h| h.range.clone());
         Ok(Reply {
             body,
@@ -251,24 +261,74 @@ impl Annotator {
         })
     }
 
-    /// Plans the rows of `body` from where the last call stopped.
-    fn scan(&mut self, body: &[u8], complete: bool) -> Result<(), BodyError> {
+    /// Starts afresh if the last body has been replied to.
+    fn begin(&mut self) {
+        if self.progress.done {
+            self.progress = Progress::default();
+            self.rows.clear();
+            self.notes.clear();
+            self.carry.clear();
+        }
+    }
+
+    /// Plans what `piece` (at `offset` of the body) completes: first the row begun in
+    /// earlier pieces, in `carry`, then the rows inside the piece, in place; what is left
+    /// of the piece, the start of the next row, is kept in `carry`.
+    fn plan_piece(&mut self, offset: usize, piece: &[u8]) -> Result<(), BodyError> {
+        let mut taken = 0;
+        while self.progress.pos < offset {
+            if taken == piece.len() {
+                // The row goes on past this piece.
+                return Ok(());
+            }
+            let more = self.carry.len().max(FIRST_TAKE).min(piece.len() - taken);
+            self.carry.extend_from_slice(&piece[taken..taken + more]);
+            taken += more;
+            if self.carry.len() > MAX_CARRY {
+                self.stall();
+                return Ok(());
+            }
+            let carry = std::mem::take(&mut self.carry);
+            let result = self.scan(&carry, self.progress.pos, false);
+            self.carry = carry;
+            result?;
+        }
+        self.carry.clear();
+        self.scan(piece, offset, false)?;
+        let rest = &piece[self.progress.pos - offset..];
+        if rest.len() > MAX_CARRY {
+            self.stall();
+        } else {
+            self.carry.extend_from_slice(rest);
+        }
+        Ok(())
+    }
+
+    /// Leaves the rest of the body to [`Annotator::reply`].
+    fn stall(&mut self) {
+        self.progress.stalled = true;
+        self.carry = Vec::new();
+    }
+
+    /// Plans the rows of `body`, the bytes of the body from `base` on (the whole body if
+    /// `complete`), from where the last call stopped.
+    fn scan(&mut self, body: &[u8], base: usize, complete: bool) -> Result<(), BodyError> {
         let progress = &mut self.progress;
-        let mut scanner = Scanner::resume(body, progress.pos, complete);
+        let mut scanner = Scanner::resume(body, progress.pos - base, complete);
         let unterminated = |row| BodyError::Unterminated { row };
         if progress.header.is_none() {
             let Some(range) = scanner
                 .next_row(&mut self.cells)
                 .map_err(|_| unterminated(1))?
             else {
-                progress.pos = scanner.pos();
+                progress.pos = base + scanner.pos();
                 return Ok(());
             };
             let (used, columns) = columns(&self.fields, body, &self.cells)?.compact();
             progress.len = range.len() + self.header_suffix.len();
             progress.row = 1;
             progress.header = Some(Header {
-                range,
+                range: base + range.start..base + range.end,
                 width: self.cells.len(),
                 used,
                 columns,
@@ -284,7 +344,7 @@ impl Annotator {
             .map_err(|_| unterminated(progress.row + 1))?
         {
             progress.row += 1;
-            progress.pos = scanner.pos();
+            progress.pos = base + scanner.pos();
             if fields.len() != header.width {
                 return Err(BodyError::Ragged {
                     row: progress.row,
@@ -320,9 +380,12 @@ impl Annotator {
                 continue;
             }
             progress.len += raw.len() + note.as_ref().map_or(self.empty_suffix.len(), |n| n.len());
-            self.rows.push(Row { raw, note });
+            self.rows.push(Row {
+                raw: base + raw.start..base + raw.end,
+                note,
+            });
         }
-        progress.pos = scanner.pos();
+        progress.pos = base + scanner.pos();
         Ok(())
     }
 }
@@ -542,19 +605,25 @@ mod tests {
         );
     }
 
+    /// The reply to `body` when it arrives in pieces of `step` bytes.
+    fn run_in_pieces(annotator: &mut Annotator, body: &[u8], step: usize) -> Vec<u8> {
+        for (i, piece) in body.chunks(step).enumerate() {
+            annotator.advance(i * step, piece);
+        }
+        let reply = annotator.reply(body).unwrap();
+        let mut out = Vec::new();
+        reply.write_to(&mut out).unwrap();
+        assert_eq!(out.len(), reply.len());
+        out
+    }
+
     #[test]
     fn planning_as_the_body_arrives_gives_the_same_reply() {
-        let body = b"process_name,\"process\"\r\nreg.exe,\"reg save HKLM\\SAM \"\"s\"\"\"\nx,\"y\nz\"\ncmd.exe,reg save HKLM\\SYSTEM y";
+        let body = b"process_name,\"process\"\r\nreg.exe,\"reg save HKLM\\SAM \"\"s\"\"\"\nx,\"y\nz\"\n\ncmd.exe,reg save HKLM\\SYSTEM y\r\nreg.exe,\"reg save HKLM\\SECURITY\"";
         let (whole, _) = run(body, false).unwrap();
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
-        for step in 1..body.len() {
-            for cut in (step..body.len()).step_by(step) {
-                annotator.advance(&body[..cut]);
-            }
-            let reply = annotator.reply(body).unwrap();
-            let mut out = Vec::new();
-            reply.write_to(&mut out).unwrap();
-            assert_eq!(out.len(), reply.len());
+        for step in 1..=body.len() {
+            let out = run_in_pieces(&mut annotator, body, step);
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 String::from_utf8_lossy(&whole),
@@ -562,12 +631,63 @@ mod tests {
             );
         }
         // An error seen early is reported by the reply, and the next body starts afresh.
-        annotator.advance(b"a,b\n1,2\n3\n4");
+        annotator.advance(0, b"a,b\n1,2\n3\n4");
         assert!(matches!(
             annotator.reply(b"a,b\n1,2\n3\n4,5\n"),
             Err(BodyError::Ragged { row: 3, .. })
         ));
         assert!(annotator.reply(b"a,b\n1,2\n").is_ok());
+    }
+
+    /// The reply to `body` (or the error) when it arrives cut at `cuts`.
+    fn run_cut(body: &[u8], cuts: &[usize]) -> Result<Vec<u8>, BodyError> {
+        let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
+        let mut ends: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
+        ends.sort_unstable();
+        let mut start = 0;
+        for end in ends {
+            annotator.advance(start, &body[start..end]);
+            start = end;
+        }
+        let reply = annotator.reply(body)?;
+        let mut out = Vec::new();
+        reply.write_to(&mut out).unwrap();
+        Ok(out)
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn bodies_cut_anywhere_are_planned_as_if_whole(
+            rows in proptest::collection::vec(
+                proptest::sample::select(&[
+                    "a", ",", "\"", "\n", "\r\n", "\"\"", "reg.exe,", "cmd.exe,",
+                    "reg save HKLM\\SAM x", "\"reg save HKLM\\SYSTEM \"\"y\"\"\"",
+                ][..]),
+                0..60,
+            ),
+            cuts in proptest::collection::vec(0..1usize << 16, 0..10),
+        ) {
+            let body = format!("process_name,process\n{}", rows.concat());
+            let whole = run(body.as_bytes(), false).map(|(out, _)| out);
+            proptest::prop_assert_eq!(run_cut(body.as_bytes(), &cuts), whole);
+        }
+    }
+
+    #[test]
+    fn a_row_longer_than_the_carry_is_planned_by_the_reply() {
+        let mut body = b"process_name,process,x\nreg.exe,\"reg save HKLM\\SAM ".to_vec();
+        body.resize(body.len() + MAX_CARRY + FIRST_TAKE, b'a');
+        body.extend_from_slice(b"\",y\ncmd.exe,reg save HKLM\\SYSTEM s,z\nx,y,z\n");
+        let (whole, matches) = run(&body, false).unwrap();
+        assert_eq!(matches, 2);
+        let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
+        for step in [1000, 100_000, MAX_CARRY / 2, MAX_CARRY + 1] {
+            assert!(
+                run_in_pieces(&mut annotator, &body, step) == whole,
+                "step {step}"
+            );
+            assert_eq!(annotator.carry.capacity(), 0, "step {step}");
+        }
     }
 
     #[test]

@@ -246,3 +246,62 @@ fn many_chunks_and_rows_keep_order_and_count() {
     }
     assert_eq!(s.finish().code, Some(0));
 }
+
+/// Bodies of several megabytes are planned piece by piece while they arrive, on a second
+/// thread, with rows split between pieces put together: each row must come back exactly
+/// as it does alone in a small body, which is planned only once whole.
+#[test]
+fn large_bodies_come_back_as_their_rows_do_one_by_one() {
+    let long_raw = format!(
+        "\"<Event><Data Name='CommandLine'>{}</Data>\n<Data Name=\"\"User\"\">x</Data></Event>\"",
+        "reg save hklm\\sa, ".repeat(300)
+    );
+    let rows = [
+        format!("{long_raw},reg.exe,\"reg save HKLM\\SAM C:\\t\\sam.save\",alice"),
+        "plain,notepad.exe,notepad.exe x.txt,bob".to_string(),
+        "\"a\nb\",cmd.exe,\"cmd /c reg save HKLM\\SYSTEM s\",\"CORP\\carol\"".to_string(),
+        format!("{long_raw},svchost.exe,\"svchost.exe -k \"\"netsvcs\"\"\",SYSTEM"),
+        ",reg.exe,reg export HKLM\\SAM x,dave".to_string(),
+    ];
+    let header = "_raw,process_name,process,user";
+    let mut s = Session::start();
+    s.request(&getinfo(&[]));
+    // Each row alone: a small body, planned in one go.
+    let alone: Vec<Vec<u8>> = rows
+        .iter()
+        .map(|row| {
+            let reply = s.request(&execute(false, format!("{header}\n{row}\n").as_bytes()));
+            let at = reply.body.windows(2).position(|w| w == b"\r\n").unwrap() + 2;
+            reply.body[at..].to_vec()
+        })
+        .collect();
+    assert!(alone[0].windows(3).any(|w| w == b"SAM"), "row 0 matches");
+    // The same rows, shuffled, with every line ending splunkd or a file may use.
+    let mut state = 7u64;
+    let mut next = |n: usize| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) as usize % n
+    };
+    for (size, finished) in [(6_000_000, false), (2_500_000, true)] {
+        let mut body = format!("{header}\n").into_bytes();
+        let mut want = s.request(&execute(false, &body)).body;
+        while body.len() < size {
+            let i = next(rows.len());
+            body.extend_from_slice(rows[i].as_bytes());
+            body.extend_from_slice([&b"\n"[..], b"\r\n", b"\n\n"][next(3)]);
+            want.extend_from_slice(&alone[i]);
+        }
+        let reply = s.request(&execute(finished, &body));
+        let differs = reply.body.iter().zip(&want).position(|(a, b)| a != b);
+        assert!(
+            reply.body.len() == want.len() && differs.is_none(),
+            "{size}: {} bytes, {} wanted, first difference at {differs:?}",
+            reply.body.len(),
+            want.len()
+        );
+    }
+    let ending = s.finish();
+    assert_eq!((ending.code, ending.stderr.as_str()), (Some(0), ""));
+}

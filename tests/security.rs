@@ -259,8 +259,14 @@ fn hints_given(args: &[&str]) -> Vec<String> {
     assert_eq!(count, 2, "a reply to getinfo and one to execute");
     let text = std::fs::read_to_string(&trace_file).expect("strace wrote its trace");
     std::fs::remove_file(&trace_file).unwrap();
+    // The C library's own `madvise` calls (MADV_DONTNEED when a thread's stack is
+    // freed) are not the command's hints.
     text.lines()
-        .filter(|l| l.contains("F_SETPIPE_SZ") || l.contains("MADV_"))
+        .filter(|l| {
+            ["F_SETPIPE_SZ", "MADV_HUGEPAGE", "MADV_POPULATE_WRITE"]
+                .iter()
+                .any(|hint| l.contains(hint))
+        })
         .map(str::to_string)
         .collect()
 }

@@ -1,5 +1,7 @@
-//! An execute body of arbitrary bytes through `Annotator::plan` and `Reply::write_to`.
-//! The first input byte selects filtering (its low bit); the rest is the body.
+//! An execute body of arbitrary bytes through `Annotator::advance`, `Annotator::reply`
+//! and `Reply::write_to`. The first input byte selects filtering (its low bit) and the
+//! size of the pieces the body arrives in (the other bits; 0: it arrives whole); the rest
+//! is the body.
 //!
 //! Checks, whenever the body is accepted: the reply is exactly as long as planned; it is
 //! CSV that reads back row for row; every input row comes back (or, filtering, every
@@ -53,11 +55,18 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let filter = first & 1 == 1;
-    FIXTURE.with_borrow_mut(|fixture| check(fixture, filter, body));
+    let step = usize::from(first >> 1);
+    FIXTURE.with_borrow_mut(|fixture| check(fixture, filter, step, body));
 });
 
-fn check(fixture: &mut Fixture, filter: bool, body: &[u8]) {
-    let Ok(reply) = fixture.annotators[usize::from(filter)].reply(body) else {
+fn check(fixture: &mut Fixture, filter: bool, step: usize, body: &[u8]) {
+    let annotator = &mut fixture.annotators[usize::from(filter)];
+    if step > 0 {
+        for (i, piece) in body.chunks(step).enumerate() {
+            annotator.advance(i * step, piece);
+        }
+    }
+    let Ok(reply) = annotator.reply(body) else {
         return;
     };
     let mut out = Vec::new();

@@ -19,16 +19,18 @@ fn read_all(input: &[u8], capacity: usize) -> (Chunks, Option<String>) {
     let mut chunk = Chunk::default();
     let mut chunks = Vec::new();
     loop {
-        // The body as seen while it arrives: it only grows.
+        // The pieces of the body handed on while it arrives, if any: in order, none
+        // empty, and all of it.
         let mut seen = 0;
-        match reader.read_into(&mut chunk, |body| {
-            assert!(body.len() > seen);
-            seen = body.len();
+        match reader.read_into(&mut chunk, |offset, piece| {
+            assert_eq!(offset, seen);
+            assert!(!piece.is_empty());
+            seen += piece.len();
         }) {
             Ok(true) => {
                 assert!(chunk.metadata().len() as u64 <= MAX_METADATA_LEN);
                 assert!(chunk.body().len() as u64 <= MAX_BODY_LEN);
-                assert_eq!(seen, chunk.body().len());
+                assert!(seen == 0 || seen == chunk.body().len());
                 chunks.push((chunk.metadata().to_vec(), chunk.body().to_vec()));
             }
             Ok(false) => return (chunks, None),
