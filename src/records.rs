@@ -167,7 +167,7 @@ struct Progress {
     stalled: bool,
 }
 
-/// The longest start of a row kept to be completed by the next piece. A longer row (a
+/// The most bytes of a row kept to be completed by the next pieces. A longer row (a
 /// field of many megabytes) is left to [`Annotator::reply`], which plans it in place.
 const MAX_CARRY: usize = 4 << 20;
 
@@ -281,13 +281,17 @@ impl Annotator {
                 // The row goes on past this piece.
                 return Ok(());
             }
-            let more = self.carry.len().max(FIRST_TAKE).min(piece.len() - taken);
-            self.carry.extend_from_slice(&piece[taken..taken + more]);
-            taken += more;
-            if self.carry.len() > MAX_CARRY {
+            let more = (self.carry.len().max(FIRST_TAKE))
+                .min(piece.len() - taken)
+                .min(MAX_CARRY - self.carry.len());
+            if more == 0 {
                 self.stall();
                 return Ok(());
             }
+            // Exactly: the row's own doubling keeps the copying linear.
+            self.carry.reserve_exact(more);
+            self.carry.extend_from_slice(&piece[taken..taken + more]);
+            taken += more;
             let carry = std::mem::take(&mut self.carry);
             let result = self.scan(&carry, self.progress.pos, false);
             self.carry = carry;
