@@ -59,10 +59,12 @@ fn serve() -> i32 {
     let stdout = io::stdout().lock();
     // Smaller than a reply's batch of rows, so those go straight to the pipe
     // (see `records::Reply::write_to`); the buffer only gathers the small pieces.
+    // stderr is not held locked: the planning thread must be able to report a panic
+    // there (and the process then abort) while this one waits for it.
     command::run(
         io::stdin().lock(),
         BufWriter::with_capacity(64 << 10, stdout),
-        io::stderr().lock(),
+        io::stderr(),
     )
 }
 
