@@ -24,7 +24,7 @@ pub const MAX_BODY_LEN: u64 = 1 << 30;
 
 /// How many bytes are read, at most, before a piece is handed on (see
 /// [`ChunkReader::read_into`]) and the pages for the next are provided.
-pub const PIECE: u64 = 1 << 20;
+pub const PIECE: usize = 1 << 20;
 
 /// Longest header line accepted: `chunked 1.0,` plus two numbers and some spacing.
 const MAX_HEADER_LEN: u64 = 128;
@@ -300,8 +300,10 @@ fn read_exact_into<R: Read>(
         }
         let end = part.storage.len().min(len);
         let target = &mut part.storage[part.len..end];
+        // Handed on only when the whole part is read into storage that need not grow,
+        // so that a piece's offset in `target` is its offset in the part.
         let received = match on_piece.as_mut() {
-            Some(on_piece) if end == len && target.len() > PIECE as usize => {
+            Some(on_piece) if part.len == 0 && end == len && len > PIECE => {
                 read_overlapped(reader, target, on_piece)
             }
             _ => read_pieces(reader, target, |_, _| {}),
@@ -323,7 +325,8 @@ fn read_exact_into<R: Read>(
 /// offset in `target` and its bytes); returns the bytes read, fewer at end of input.
 ///
 /// Pieces end on [`PIECE`] boundaries of the address space, so that the page hints for
-/// a piece cover all its pages but those of the first, partial one.
+/// the pieces, given for the whole 64 KiB blocks inside each, leave out only the partial
+/// blocks at the two ends of `target`.
 fn read_pieces<'a, R: Read>(
     reader: &mut R,
     mut target: &'a mut [u8],
@@ -331,7 +334,7 @@ fn read_pieces<'a, R: Read>(
 ) -> io::Result<usize> {
     let mut offset = 0;
     while !target.is_empty() {
-        let to_boundary = PIECE as usize - target.as_ptr() as usize % PIECE as usize;
+        let to_boundary = PIECE - target.as_ptr() as usize % PIECE;
         let len = to_boundary.min(target.len());
         let (piece, rest) = std::mem::take(&mut target).split_at_mut(len);
         os::provide(piece);
@@ -396,6 +399,10 @@ fn fill<R: Read>(reader: &mut R, buf: &mut [u8]) -> io::Result<usize> {
 /// are zero without being written.
 #[allow(unsafe_code)]
 fn zeroed(bytes: usize) -> Option<Vec<u8>> {
+    #[cfg(test)]
+    if bytes > tests::ALLOCATION_LIMIT.get() {
+        return None;
+    }
     if bytes == 0 {
         return Some(Vec::new());
     }
@@ -468,6 +475,12 @@ pub fn write_chunk<W: Write>(out: &mut W, metadata: &[u8], body: &[u8]) -> io::R
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::cell::Cell;
+
+    thread_local! {
+        /// Larger storage than this cannot be had, in the tests that say so.
+        pub static ALLOCATION_LIMIT: Cell<usize> = const { Cell::new(usize::MAX) };
+    }
 
     type Chunks = Vec<(Vec<u8>, Vec<u8>)>;
 
@@ -541,7 +554,7 @@ mod tests {
         let mut seen = Vec::new();
         let result = reader.read_into(chunk, |offset, piece| {
             assert_eq!(offset, seen.len());
-            assert!(!piece.is_empty() && piece.len() <= PIECE as usize);
+            assert!(!piece.is_empty() && piece.len() <= PIECE);
             seen.extend_from_slice(piece);
         });
         (result, seen)
@@ -549,9 +562,7 @@ mod tests {
 
     #[test]
     fn bodies_longer_than_a_piece_are_handed_on_piece_by_piece() {
-        let body: Vec<u8> = (0..5 * PIECE as usize / 2)
-            .map(|i| (i % 251) as u8)
-            .collect();
+        let body: Vec<u8> = (0..5 * PIECE / 2).map(|i| (i % 251) as u8).collect();
         let mut input = format!("chunked 1.0,2,{}\n{{}}", body.len()).into_bytes();
         input.extend_from_slice(&body);
         input.extend_from_slice(b"chunked 1.0,2,3\n{}abc");
@@ -567,7 +578,7 @@ mod tests {
         assert_eq!((chunk.body(), seen.len()), (&b"abc"[..], 0));
         // Input ending inside a body being handed on.
         let mut input = format!("chunked 1.0,2,{}\n{{}}", 3 * PIECE).into_bytes();
-        input.extend_from_slice(&body[..2 * PIECE as usize]);
+        input.extend_from_slice(&body[..2 * PIECE]);
         let mut reader = ChunkReader::new(&input[..]);
         let (result, seen) = read_handing_on(&mut reader, &mut chunk);
         assert_eq!(
@@ -578,7 +589,25 @@ mod tests {
                 3 * PIECE
             )
         );
-        assert!(seen == body[..2 * PIECE as usize]);
+        assert!(seen == body[..2 * PIECE]);
+    }
+
+    #[test]
+    fn bodies_whose_storage_grows_are_not_handed_on() {
+        // Storage for the whole body (and an eighth) cannot be had, but the first storage
+        // can, and then storage for the whole body: it grows once, copying what it holds,
+        // and the last part read is not the start of the body.
+        let len = FIRST_STORAGE + 3 * PIECE;
+        let body = vec![b'a'; len];
+        let mut input = format!("chunked 1.0,2,{len}\n{{}}").into_bytes();
+        input.extend_from_slice(&body);
+        let mut chunk = Chunk::default();
+        ALLOCATION_LIMIT.set(len);
+        let (result, seen) = read_handing_on(&mut ChunkReader::new(&input[..]), &mut chunk);
+        ALLOCATION_LIMIT.set(usize::MAX);
+        assert!(result.unwrap());
+        assert!(chunk.body() == body);
+        assert_eq!(seen.len(), 0);
     }
 
     #[test]
