@@ -172,8 +172,9 @@ struct Progress {
 const MAX_CARRY: usize = 4 << 20;
 
 /// How many bytes of a piece are first added to a row begun in an earlier piece: more
-/// than most rows need. Each further try adds as many as the row has, so that a long row
-/// is scanned a few times over at most.
+/// than most rows need. Each further try adds as many as the row has, so that within a
+/// piece a long row is scanned a few times over at most; with 1 MiB pieces and the 4 MiB
+/// cap, a row is scanned a handful of times in all.
 const FIRST_TAKE: usize = 4 << 10;
 
 struct Header {
@@ -236,7 +237,11 @@ impl Annotator {
         if self.progress.error.is_some() || self.progress.stalled {
             return;
         }
-        debug_assert_eq!(offset, self.progress.pos + self.carry.len());
+        if offset != self.progress.pos + self.carry.len() {
+            // Not the bytes that follow those seen: the rest is left to `reply`.
+            self.stall();
+            return;
+        }
         if let Err(e) = self.plan_piece(offset, piece) {
             self.progress.error = Some(e);
         }
@@ -281,7 +286,10 @@ impl Annotator {
                 // The row goes on past this piece.
                 return Ok(());
             }
-            let more = (self.carry.len().max(FIRST_TAKE))
+            let more = self
+                .carry
+                .len()
+                .max(FIRST_TAKE)
                 .min(piece.len() - taken)
                 .min(MAX_CARRY - self.carry.len());
             if more == 0 {
@@ -300,6 +308,7 @@ impl Annotator {
         self.carry.clear();
         self.scan(piece, offset, false)?;
         let rest = &piece[self.progress.pos - offset..];
+        // Only a caller giving pieces larger than the cap (not framing's) can have this.
         if rest.len() > MAX_CARRY {
             self.stall();
         } else {
@@ -609,16 +618,33 @@ mod tests {
         );
     }
 
-    /// The reply to `body` when it arrives in pieces of `step` bytes.
-    fn run_in_pieces(annotator: &mut Annotator, body: &[u8], step: usize) -> Vec<u8> {
-        for (i, piece) in body.chunks(step).enumerate() {
-            annotator.advance(i * step, piece);
+    /// Gives `annotator` the bytes of `body` up to the last of `ends` in pieces ending
+    /// there; returns how many rows it has planned.
+    fn feed(
+        annotator: &mut Annotator,
+        body: &[u8],
+        ends: impl IntoIterator<Item = usize>,
+    ) -> usize {
+        let mut start = 0;
+        for end in ends {
+            annotator.advance(start, &body[start..end]);
+            start = end;
         }
-        let reply = annotator.reply(body).unwrap();
+        annotator.rows.len()
+    }
+
+    /// The reply to the whole `body`, after whatever `annotator` has been fed of it.
+    fn reply_bytes(annotator: &mut Annotator, body: &[u8]) -> Result<Vec<u8>, BodyError> {
+        let reply = annotator.reply(body)?;
         let mut out = Vec::new();
         reply.write_to(&mut out).unwrap();
         assert_eq!(out.len(), reply.len());
-        out
+        Ok(out)
+    }
+
+    /// The ends of the pieces of `step` bytes that make up `body`.
+    fn steps(body: &[u8], step: usize) -> impl Iterator<Item = usize> + '_ {
+        (1..=body.len().div_ceil(step)).map(move |i| (i * step).min(body.len()))
     }
 
     #[test]
@@ -627,13 +653,24 @@ mod tests {
         let (whole, _) = run(body, false).unwrap();
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
         for step in 1..=body.len() {
-            let out = run_in_pieces(&mut annotator, body, step);
+            // Every row but the last, which has no line break, is planned on arrival.
+            assert_eq!(
+                feed(&mut annotator, body, steps(body, step)),
+                3,
+                "step {step}"
+            );
+            let out = reply_bytes(&mut annotator, body).unwrap();
             assert_eq!(
                 String::from_utf8_lossy(&out),
                 String::from_utf8_lossy(&whole),
                 "step {step}"
             );
         }
+        // Pieces that do not follow one another are left to the reply.
+        feed(&mut annotator, body, [30]);
+        annotator.advance(40, &body[40..]);
+        assert!(annotator.progress.stalled);
+        assert_eq!(reply_bytes(&mut annotator, body).unwrap(), whole);
         // An error seen early is reported by the reply, and the next body starts afresh.
         annotator.advance(0, b"a,b\n1,2\n3\n4");
         assert!(matches!(
@@ -643,20 +680,23 @@ mod tests {
         assert!(annotator.reply(b"a,b\n1,2\n").is_ok());
     }
 
-    /// The reply to `body` (or the error) when it arrives cut at `cuts`.
+    /// The reply to `body` (or the error) when it arrives cut at `cuts`; checks that
+    /// every row wholly arrived before the last cut was planned on arrival.
     fn run_cut(body: &[u8], cuts: &[usize]) -> Result<Vec<u8>, BodyError> {
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
         let mut ends: Vec<usize> = cuts.iter().map(|c| c % (body.len() + 1)).collect();
         ends.sort_unstable();
-        let mut start = 0;
-        for end in ends {
-            annotator.advance(start, &body[start..end]);
-            start = end;
+        let arrived = &body[..ends.last().copied().unwrap_or(0)];
+        let planned = feed(&mut annotator, body, ends);
+        if annotator.progress.error.is_none() {
+            let mut scanner = Scanner::resume(arrived, 0, false);
+            let mut rows = 0;
+            while scanner.next_row(&mut annotator.cells).unwrap().is_some() {
+                rows += 1;
+            }
+            assert_eq!(planned, rows.max(1) - 1, "rows planned on arrival");
         }
-        let reply = annotator.reply(body)?;
-        let mut out = Vec::new();
-        reply.write_to(&mut out).unwrap();
-        Ok(out)
+        reply_bytes(&mut annotator, body)
     }
 
     proptest::proptest! {
@@ -685,12 +725,16 @@ mod tests {
         let (whole, matches) = run(&body, false).unwrap();
         assert_eq!(matches, 2);
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), false);
-        for step in [1000, 100_000, MAX_CARRY / 2, MAX_CARRY + 1] {
+        // Pieces smaller than the cap, one just over it (the carry fills up), and one whose
+        // own rest of the row is over it.
+        for step in [100_000, MAX_CARRY / 2, MAX_CARRY + 1, MAX_CARRY + 1000] {
+            assert_eq!(feed(&mut annotator, &body, steps(&body, step)), 0);
+            assert!(annotator.progress.stalled, "step {step}");
+            assert_eq!(annotator.carry.capacity(), 0, "step {step}");
             assert!(
-                run_in_pieces(&mut annotator, &body, step) == whole,
+                reply_bytes(&mut annotator, &body).unwrap() == whole,
                 "step {step}"
             );
-            assert_eq!(annotator.carry.capacity(), 0, "step {step}");
         }
     }
 
