@@ -1,9 +1,11 @@
 //! An execute body of arbitrary bytes through `Annotator::advance`, `Annotator::reply`
 //! and `Reply::write_to`. The first input byte selects filtering (its low bit) and the
-//! size of the pieces the body arrives in (the other bits; 0: it arrives whole); the rest
-//! is the body.
+//! size of the pieces the body also arrives in (the other bits: 1 to 8,510 bytes); the
+//! rest is the body.
 //!
-//! Checks, whenever the body is accepted: the reply is exactly as long as planned; it is
+//! Checks: the body planned as it arrives in pieces gets the same reply, or the same
+//! error, as the whole body; and whenever it is accepted: the reply is exactly as long as
+//! planned; it is
 //! CSV that reads back row for row; every input row comes back (or, filtering, every
 //! matching row) with its fields unchanged and in order; and the annotation cells are
 //! filled exactly when the rule fires on that row.
@@ -16,7 +18,7 @@ use std::io::Read;
 use libfuzzer_sys::fuzz_target;
 use reghivedump::annotate::FIELDS;
 use reghivedump::fields::FieldMap;
-use reghivedump::records::Annotator;
+use reghivedump::records::{Annotator, BodyError};
 use reghivedump::rule::{Detector, Mode};
 
 /// The annotation columns: the plain fields and the `__mv_` companions of the lists.
@@ -55,23 +57,32 @@ fuzz_target!(|data: &[u8]| {
         return;
     };
     let filter = first & 1 == 1;
-    let step = usize::from(first >> 1);
+    let step = 1 + usize::from(first >> 1) * 67;
     FIXTURE.with_borrow_mut(|fixture| check(fixture, filter, step, body));
 });
 
-fn check(fixture: &mut Fixture, filter: bool, step: usize, body: &[u8]) {
-    let annotator = &mut fixture.annotators[usize::from(filter)];
+/// The reply body to `body`, given to `annotator` first in pieces of `step` bytes if
+/// `step` is not 0.
+fn reply(annotator: &mut Annotator, step: usize, body: &[u8]) -> Result<Vec<u8>, BodyError> {
     if step > 0 {
         for (i, piece) in body.chunks(step).enumerate() {
             annotator.advance(i * step, piece);
         }
     }
-    let Ok(reply) = annotator.reply(body) else {
-        return;
-    };
+    let reply = annotator.reply(body)?;
     let mut out = Vec::new();
     reply.write_to(&mut out).unwrap();
     assert_eq!(out.len(), reply.len(), "planned length");
+    Ok(out)
+}
+
+fn check(fixture: &mut Fixture, filter: bool, step: usize, body: &[u8]) {
+    let annotator = &mut fixture.annotators[usize::from(filter)];
+    let whole = reply(annotator, 0, body);
+    assert_eq!(reply(annotator, step, body), whole, "in pieces of {step}");
+    let Ok(out) = whole else {
+        return;
+    };
 
     let input = records(body);
     let output = records(&out);
