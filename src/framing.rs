@@ -255,7 +255,7 @@ fn check_len(part: &'static str, claimed: u64, limit: u64) -> Result<(), FrameEr
 
 /// Called with each piece of a body as it arrives: where the piece starts in the body,
 /// and its bytes.
-pub type OnPiece<'f> = dyn for<'a> FnMut(usize, &'a [u8]) + Send + 'f;
+type OnPiece<'f> = dyn for<'a> FnMut(usize, &'a [u8]) + Send + 'f;
 
 /// Reads exactly `len` bytes into `part`, piece by piece; fails on early end of input.
 ///
