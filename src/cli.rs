@@ -6,6 +6,7 @@ use std::io::{self, BufWriter, Write};
 use crate::command;
 use crate::options::Config;
 use crate::os;
+use crate::records::WRITE_BUFFER;
 use crate::scan::{self, Format};
 
 const USAGE: &str = "\
@@ -56,14 +57,11 @@ pub fn main(args: &[String]) -> i32 {
 /// Protocol mode: how splunkd runs the command.
 fn serve() -> i32 {
     os::widen_pipes();
-    let stdout = io::stdout().lock();
-    // Smaller than a reply's batch of rows, so those go straight to the pipe
-    // (see `records::Reply::write_to`); the buffer only gathers the small pieces.
     // stderr is not held locked: the planning thread must be able to report a panic
     // there (and the process then abort) while this one waits for it.
     command::run(
         io::stdin().lock(),
-        BufWriter::with_capacity(64 << 10, stdout),
+        BufWriter::with_capacity(WRITE_BUFFER, io::stdout().lock()),
         io::stderr(),
     )
 }
