@@ -6,7 +6,6 @@ use std::io::{self, BufWriter, Write};
 use crate::command;
 use crate::options::Config;
 use crate::os;
-use crate::records::WRITE_BUFFER;
 use crate::scan::{self, Format};
 
 const USAGE: &str = "\
@@ -53,6 +52,10 @@ pub fn main(args: &[String]) -> i32 {
         Some(other) => usage_error(&format!("unknown command '{other}'")),
     }
 }
+
+/// The buffer that gathers a reply for the pipe to splunkd (see
+/// `records::Reply::write_to`): 64 KiB to 256 KiB measured the same.
+const WRITE_BUFFER: usize = 128 << 10;
 
 /// Protocol mode: how splunkd runs the command.
 fn serve() -> i32 {
