@@ -519,10 +519,7 @@ mod tests {
     /// The reply body, and how many rows were annotated.
     fn run(body: &[u8], filter: bool) -> Result<(Vec<u8>, usize), BodyError> {
         let mut annotator = Annotator::new(Detector::new(Mode::Exact), FieldMap::default(), filter);
-        let reply = annotator.reply(body)?;
-        let mut out = Vec::new();
-        reply.write_to(&mut out).unwrap();
-        assert_eq!(out.len(), reply.len(), "planned length");
+        let out = reply_bytes(&mut annotator, body)?;
         let matches = annotator.rows.iter().filter(|r| r.note.is_some()).count();
         Ok((out, matches))
     }
